@@ -1,0 +1,98 @@
+"""One exception tree for the whole package.
+
+    ScraperError                      anything this package raises on purpose
+    ├── ConfigError                   bad or unreadable configuration (exit 2)
+    ├── UrlRefused                    no enabled source accepts this URL; no request was made (exit 2)
+    ├── FetchError                    the network gave us nothing usable (carries url, source)
+    │   ├── TransientFetchError       timeout, dropped connection: worth another try
+    │   │   └── Truncated             fewer bytes than Content-Length promised
+    │   ├── HttpStatusError           a final non-2xx status (``.status``; ``.retryable`` for 429/5xx)
+    │   ├── TooLarge                  the body passed ``http.max_bytes``
+    │   ├── RedirectRefused           a redirect left the source's hosts
+    │   └── RobotsDisallowed          robots.txt forbids the URL
+    ├── ParseError                    the bytes are not an article we can extract
+    └── StoreError                    the archive could not be written or read
+
+Third-party errors (httpx, sqlite3, OSError) are translated at the boundary with ``raise … from exc``;
+the CLI turns any ``ScraperError`` into one ``error: …`` line and an exit status.
+"""
+
+from __future__ import annotations
+
+
+class ScraperError(Exception):
+    """Base class; ``where`` is the URL, file or source the error is about."""
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.where})" if self.where else self.message
+
+
+class ConfigError(ScraperError):
+    """The configuration is invalid or unreadable."""
+
+
+class UrlRefused(ScraperError):
+    """No enabled source accepts the URL; refused before any request."""
+
+
+class FetchError(ScraperError):
+    """A request failed; ``retryable`` says whether trying again may help."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, url: str, source: str | None = None) -> None:
+        super().__init__(message, where=url)
+        self.url = url
+        self.source = source
+
+
+class TransientFetchError(FetchError):
+    """A timeout, a dropped connection or similar: worth another try."""
+
+    retryable = True
+
+
+class HttpStatusError(FetchError):
+    """The final response had a non-success status."""
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        url: str,
+        source: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"HTTP {status}", url=url, source=source)
+        self.status = status
+        self.retry_after = retry_after
+        self.retryable = status == 429 or status >= 500
+
+
+class TooLarge(FetchError):
+    """The response body exceeded the configured cap."""
+
+
+class Truncated(TransientFetchError):
+    """The connection closed before Content-Length bytes arrived."""
+
+
+class RedirectRefused(FetchError):
+    """A redirect pointed outside the source's hosts."""
+
+
+class RobotsDisallowed(FetchError):
+    """robots.txt disallows this URL for our user agent."""
+
+
+class ParseError(ScraperError):
+    """The input is not an article any parser (or the fallback) can extract."""
+
+
+class StoreError(ScraperError):
+    """The archive could not be written or read."""

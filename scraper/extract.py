@@ -1,0 +1,258 @@
+"""Bytes or text of a page → ``Article``: pick the source, the layout parser, or the fallback.
+
+The cascade, in order:
+  1. refuse input that cannot be an article page (empty, binary, no markup);
+  2. find the source from the URL, else from the page's canonical / og:url link;
+  3. the first of the source's layout parsers that recognises the page;
+  4. otherwise (or if it found no title/body) the generic fallback: ld+json / OpenGraph metadata
+     and trafilatura on the page minus the source's prune rules, stamped ``fallback/trafilatura``;
+  5. a record needs a native id, a title and a body of at least ``MIN_BODY_CHARS``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+from urllib.parse import urlsplit
+
+from charset_normalizer import from_bytes
+from selectolax.lexbor import LexborHTMLParser
+
+from scraper import clean, dates
+from scraper.dom import jsonld_article, link_href, meta, parse_html
+from scraper.errors import ParseError
+from scraper.models import Article, content_hash
+from scraper.sources import SOURCES, Extracted, Source
+
+log = logging.getLogger(__name__)
+
+MIN_BODY_CHARS = 40  # shorter "bodies" are teasers or chrome, not articles
+MAX_INPUT_BYTES = 20 * 1024 * 1024
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
+_CHARSET_ALIASES = {"euc-kr": "cp949", "ks_c_5601-1987": "cp949", "x-windows-949": "cp949"}
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = _CHARSET_ALIASES.get(name.strip().lower(), name.strip().lower())
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """Decode page bytes: charset from the header, a BOM, a ``<meta>`` tag, UTF-8, or detection.
+
+    Korean pages may be EUC-KR (read as its superset CP949).
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8"
+    candidates = []
+    if content_type and (m := _HEADER_CHARSET.search(content_type)):
+        candidates.append(_codec(m.group(1)))
+    if m := _META_CHARSET.search(data[:4096]):
+        candidates.append(_codec(m.group(1).decode("ascii", "ignore")))
+    for enc in candidates:
+        if enc:
+            try:
+                return data.decode(enc), enc
+            except UnicodeDecodeError:
+                continue  # a wrong declaration: try the next clue
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data[:200_000]).best()
+    enc = _codec(best.encoding) if best is not None else None
+    if enc is None:
+        enc = next((c for c in candidates if c), "utf-8")
+    return data.decode(enc, errors="replace"), enc
+
+
+def _check_text(text: str, where: str) -> None:
+    if not text.strip():
+        raise ParseError("empty input", where=where)
+    sample = text[:8192]
+    if "\x00" in sample or len(_CONTROL.findall(sample)) > len(sample) // 100 + 2:
+        raise ParseError("not HTML (binary data)", where=where)
+    if "<" not in sample or not re.search(r"<(?:!doctype|html|head|body|div|p|meta)\b", text, re.I):
+        raise ParseError("not HTML (no markup found)", where=where)
+
+
+def source_for_url(url: str) -> Source | None:
+    """The source whose article URL forms match ``url`` on one of its own hosts."""
+    host = urlsplit(url).hostname
+    for source in SOURCES:
+        if source.is_own_host(host) and source.match(url):
+            return source
+    return None
+
+
+def _page_url(html_url: str | None, tree_canonical: str | None) -> tuple[Source, str] | None:
+    for candidate in (tree_canonical, html_url):
+        if candidate and (source := source_for_url(candidate)):
+            return source, candidate
+    # the URL given may be a mirror (base_url): match on the path alone
+    for candidate in (html_url, tree_canonical):
+        if not candidate:
+            continue
+        for source in SOURCES:
+            if source.match(candidate):
+                return source, candidate
+    return None
+
+
+def extract(
+    html: str | bytes,
+    url: str | None = None,
+    *,
+    source: Source | None = None,
+    fetched_at: str | None = None,
+    content_type: str | None = None,
+    where: str | None = None,
+) -> Article:
+    """Extract one article; raise ``ParseError`` with a clear message when it is not one."""
+    where = where or url or "<input>"
+    if isinstance(html, bytes):
+        if len(html) > MAX_INPUT_BYTES:
+            raise ParseError(f"input larger than {MAX_INPUT_BYTES} bytes", where=where)
+        if not html.strip():
+            raise ParseError("empty input", where=where)
+        if b"\x00" in html[:8192]:
+            raise ParseError("not HTML (binary data)", where=where)
+        html, _ = decode_html(html, content_type)
+    _check_text(html, where)
+    tree = parse_html(html)
+    canonical = link_href(tree, "canonical") or meta(tree, "og:url")
+    found = _page_url(url, canonical)
+    if source is None:
+        if found is None:
+            raise ParseError(
+                "not an article page of a known source (no article URL; pass --url)", where=where
+            )
+        source = found[0]
+    page_url = found[1] if found and found[0] is source else url
+    native = _native_id(source, canonical, url)
+    if native is None:
+        raise ParseError(f"not a {source.name} article URL", where=where)
+
+    extracted, parser_name = _run_parsers(source, tree, url)
+    if extracted is None:
+        extracted, parser_name = _fallback(source, html, url, where)
+    if len(extracted.body) < MIN_BODY_CHARS:
+        raise ParseError("no article text found", where=where)
+
+    canonical_url = source.canonical_url(extracted.canonical_url or "") or source.canonical_url(
+        page_url or ""
+    )
+    title = extracted.title
+    return Article(
+        id=source.article_id(native),
+        source=source.name,
+        url=canonical_url or (page_url or ""),
+        title=title,
+        subtitle=extracted.subtitle or None,
+        authors=extracted.authors,
+        published_at=extracted.published_at,
+        updated_at=extracted.updated_at,
+        section=extracted.section,
+        tags=extracted.tags,
+        language="en",
+        body=extracted.body,
+        editor_note=extracted.editor_note,
+        images=extracted.images,
+        fetched_at=fetched_at,
+        content_hash=content_hash(title, extracted.body),
+        parser=parser_name,
+        update_tag=extracted.update_tag or clean.update_tag(title),
+    )
+
+
+def _native_id(source: Source, canonical: str | None, url: str | None) -> str | None:
+    for candidate in (canonical, url):
+        if candidate and (native := source.native_id(candidate)):
+            return native
+    return None
+
+
+def _run_parsers(
+    source: Source, tree: LexborHTMLParser, url: str | None
+) -> tuple[Extracted | None, str]:
+    for parser in source.parsers:
+        if not parser.recognises(tree):
+            continue
+        extracted = parser.parse(tree, url)
+        if extracted.title and len(extracted.body) >= MIN_BODY_CHARS:
+            return extracted, parser.name
+        log.info("%s recognised the page but found no title/body; trying the fallback", parser.name)
+        break
+    return None, ""
+
+
+def _fallback(source: Source, html: str, url: str | None, where: str) -> tuple[Extracted, str]:
+    """Generic extraction for pages no layout parser recognises (layout drift)."""
+    import trafilatura  # imported lazily: it is slow to import and rarely needed
+
+    tree = parse_html(html)
+    if not _looks_like_article(tree):
+        raise ParseError("not an article page (no article metadata or layout found)", where=where)
+    ld = jsonld_article(tree) or {}
+    for selector in source.prune:
+        for node in tree.css(selector):
+            node.decompose()
+    pruned = tree.html or ""
+    doc = trafilatura.bare_extraction(
+        pruned,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        favor_precision=True,
+    )
+    text = getattr(doc, "text", None) if doc is not None else None
+    if not text:
+        raise ParseError("no article text found", where=where)
+    paragraphs = [p.strip() for p in text.split("\n") if p.strip()]
+    lead = clean.take_lead(paragraphs)
+    body_paragraphs = list(lead.paragraphs)
+    if body_paragraphs:
+        body_paragraphs[-1] = clean.strip_trailer(body_paragraphs[-1])
+    original = parse_html(html)
+    headline = ld.get("headline") if isinstance(ld.get("headline"), str) else None
+    title = headline or meta(original, "og:title") or getattr(doc, "title", None) or ""
+    title = re.sub(r"\s*[|-]\s*(?:Yonhap News Agency|(?:The )?Korea Herald)\s*$", "", title)
+    published = dates.parse_iso(
+        (ld.get("datePublished") if isinstance(ld.get("datePublished"), str) else None)
+        or meta(original, "article:published_time")
+    )
+    updated = dates.parse_iso(
+        (ld.get("dateModified") if isinstance(ld.get("dateModified"), str) else None)
+        or meta(original, "article:modified_time")
+    )
+    return (
+        Extracted(
+            title=title.strip(),
+            body=clean.join_paragraphs(body_paragraphs),
+            authors=lead.authors,
+            published_at=published,
+            updated_at=updated,
+            section=meta(original, "article:section"),
+            editor_note=lead.editor_note,
+            canonical_url=link_href(original, "canonical") or meta(original, "og:url"),
+        ),
+        "fallback/trafilatura",
+    )
+
+
+def _looks_like_article(tree: LexborHTMLParser) -> bool:
+    return bool(
+        jsonld_article(tree)
+        or (meta(tree, "og:type") or "").lower() == "article"
+        or meta(tree, "article:published_time")
+        or tree.css_first("article")
+    )

@@ -1,0 +1,89 @@
+"""What a source is: a frozen declaration (hosts, URL forms, discovery endpoints, prune rules)
+plus an ordered tuple of layout parsers. Nothing here does I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from selectolax.lexbor import LexborHTMLParser
+
+from scraper.models import Image
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What a layout parser read off one page; ``extract`` turns it into an ``Article``."""
+
+    title: str
+    body: str
+    subtitle: str | None = None
+    authors: tuple[str, ...] = ()
+    published_at: str | None = None
+    updated_at: str | None = None
+    section: str | None = None
+    tags: tuple[str, ...] = ()
+    editor_note: str | None = None
+    images: tuple[Image, ...] = ()
+    canonical_url: str | None = None
+    update_tag: str | None = None
+
+
+class Parser(Protocol):
+    """One page layout. ``name`` is stamped on every record it produces (``yonhap/y1``)."""
+
+    name: str
+
+    def recognises(self, tree: LexborHTMLParser) -> bool: ...
+
+    def parse(self, tree: LexborHTMLParser, url: str | None) -> Extracted: ...
+
+
+@dataclass(frozen=True)
+class UrlForm:
+    """One article URL shape: ``pattern`` matches path+query and has a group named ``id``;
+    ``canonical`` is the canonical URL with ``{id}`` in it."""
+
+    pattern: re.Pattern[str]
+    canonical: str
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    hosts: tuple[str, ...]
+    default_base_url: str
+    url_forms: tuple[UrlForm, ...]
+    parsers: tuple[Parser, ...]
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    section_pages: tuple[str, ...] = ()
+    list_link_selectors: tuple[str, ...] = ()
+    # CSS selectors removed before generic (fallback) extraction: the site's chrome and ads
+    prune: tuple[str, ...] = field(default=())
+
+    def is_own_host(self, host: str | None) -> bool:
+        return bool(host) and host.lower().rstrip(".") in self.hosts
+
+    def match(self, url: str) -> tuple[UrlForm, str] | None:
+        """The URL form and native id of an article URL on any host, or ``None``."""
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        for form in self.url_forms:
+            if m := form.pattern.search(target):
+                return form, m.group("id")
+        return None
+
+    def native_id(self, url: str) -> str | None:
+        found = self.match(url)
+        return found[1] if found else None
+
+    def canonical_url(self, url: str) -> str | None:
+        """The canonical URL on the real host, tracking query strings dropped."""
+        found = self.match(url)
+        return found[0].canonical.format(id=found[1]) if found else None
+
+    def article_id(self, native_id: str) -> str:
+        return f"{self.name}:{native_id}"
