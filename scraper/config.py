@@ -23,7 +23,10 @@ DEFAULT_USER_AGENT = (
     "archiving bot, respects robots.txt)"
 )
 KNOWN_SOURCES = ("yonhap", "koreaherald")
-_DEFAULT_BASE_URLS = {"yonhap": "https://en.yna.co.kr", "koreaherald": "https://www.koreaherald.com"}
+_DEFAULT_BASE_URLS = {
+    "yonhap": "https://en.yna.co.kr",
+    "koreaherald": "https://www.koreaherald.com",
+}
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,8 @@ def build_config(data: dict[str, Any], path: Path | None = None) -> Config:
 
 def _env_overrides(data: dict[str, Any], env: dict[str, str]) -> None:
     """``SCRAPER_ARCHIVE``, ``SCRAPER_USER_AGENT``, ``SCRAPER_LOG_FORMAT``, and
-    ``SCRAPER_<SOURCE>_BASE_URL`` / ``_ENABLED`` / ``_INTERVAL`` (e.g. ``SCRAPER_YONHAP_BASE_URL``)."""
+    ``SCRAPER_<SOURCE>_BASE_URL`` / ``_ENABLED`` / ``_INTERVAL`` / ``_MIN_DELAY``
+    (e.g. ``SCRAPER_YONHAP_BASE_URL``)."""
     if v := env.get("SCRAPER_ARCHIVE"):
         data.setdefault("archive", {})["path"] = v
     if v := env.get("SCRAPER_USER_AGENT"):

@@ -71,16 +71,16 @@ def parse_human(text: str | None) -> str | None:
     if not text:
         return None
     if m := _YMD_HM.search(text):
-        y, mo, d, h, mi = (int(g) for g in m.groups())
-        return _build(y, mo, d, h, mi)
+        year, mo, day, hour, minute = (int(g) for g in m.groups())
+        return _build(year, mo, day, hour, minute)
     if m := _HM_MDY.search(text):
-        h, mi, mon, d, y = m.groups()
+        hh, mm, mon, dd, yy = m.groups()
         if (month := _MONTHS.get(mon.lower())) is not None:
-            return _build(int(y), month, int(d), int(h), int(mi))
+            return _build(int(yy), month, int(dd), int(hh), int(mm))
     if m := _MDY_HM.search(text):
-        mon, d, y, h, mi = m.groups()
+        mon, dd, yy, hh, mm = m.groups()
         if (month := _MONTHS.get(mon.lower())) is not None:
-            return _build(int(y), month, int(d), int(h), int(mi))
+            return _build(int(yy), month, int(dd), int(hh), int(mm))
     return None
 
 

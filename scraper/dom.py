@@ -104,7 +104,7 @@ def jsonld(tree: LexborHTMLParser) -> Iterator[dict[str, Any]]:
 
 
 def jsonld_article(tree: LexborHTMLParser) -> dict[str, Any] | None:
-    """The first JSON-LD object typed as an article (NewsArticle, Article, ReportageNewsArticle…)."""
+    """The first JSON-LD object typed as an article (NewsArticle, Article, …)."""
     for item in jsonld(tree):
         kind = item.get("@type")
         kinds = kind if isinstance(kind, list) else [kind]

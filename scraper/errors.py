@@ -2,19 +2,19 @@
 
     ScraperError                      anything this package raises on purpose
     ├── ConfigError                   bad or unreadable configuration (exit 2)
-    ├── UrlRefused                    no enabled source accepts this URL; no request was made (exit 2)
+    ├── UrlRefused                    no enabled source accepts the URL; nothing sent (exit 2)
     ├── FetchError                    the network gave us nothing usable (carries url, source)
     │   ├── TransientFetchError       timeout, dropped connection: worth another try
     │   │   └── Truncated             fewer bytes than Content-Length promised
-    │   ├── HttpStatusError           a final non-2xx status (``.status``; ``.retryable`` for 429/5xx)
+    │   ├── HttpStatusError           final non-2xx status (``.status``; retryable: 429, 5xx)
     │   ├── TooLarge                  the body passed ``http.max_bytes``
     │   ├── RedirectRefused           a redirect left the source's hosts
     │   └── RobotsDisallowed          robots.txt forbids the URL
     ├── ParseError                    the bytes are not an article we can extract
     └── StoreError                    the archive could not be written or read
 
-Third-party errors (httpx, sqlite3, OSError) are translated at the boundary with ``raise … from exc``;
-the CLI turns any ``ScraperError`` into one ``error: …`` line and an exit status.
+Third-party errors (httpx, sqlite3, OSError) are translated at the boundary with
+``raise … from exc``; the CLI turns any ``ScraperError`` into one ``error: …`` line and an exit status.
 """
 
 from __future__ import annotations

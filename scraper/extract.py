@@ -53,10 +53,10 @@ def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]
     if data.startswith(codecs.BOM_UTF8):
         return data[3:].decode("utf-8", errors="replace"), "utf-8"
     candidates = []
-    if content_type and (m := _HEADER_CHARSET.search(content_type)):
-        candidates.append(_codec(m.group(1)))
-    if m := _META_CHARSET.search(data[:4096]):
-        candidates.append(_codec(m.group(1).decode("ascii", "ignore")))
+    if content_type and (header := _HEADER_CHARSET.search(content_type)):
+        candidates.append(_codec(header.group(1)))
+    if declared := _META_CHARSET.search(data[:4096]):
+        candidates.append(_codec(declared.group(1).decode("ascii", "ignore")))
     for enc in candidates:
         if enc:
             try:

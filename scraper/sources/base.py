@@ -65,7 +65,7 @@ class Source:
     prune: tuple[str, ...] = field(default=())
 
     def is_own_host(self, host: str | None) -> bool:
-        return bool(host) and host.lower().rstrip(".") in self.hosts
+        return host is not None and host.lower().rstrip(".") in self.hosts
 
     def match(self, url: str) -> tuple[UrlForm, str] | None:
         """The URL form and native id of an article URL on any host, or ``None``."""

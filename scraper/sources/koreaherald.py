@@ -197,7 +197,7 @@ class KH2:
 
 
 class KH3:
-    """Layout KH-3 (``/article/N``, since ~Dec 2024): ld+json NewsArticle + ``article.article-body``."""
+    """Layout KH-3 (``/article/N``, since ~Dec 2024): ld+json + ``article.article-body``."""
 
     name = "koreaherald/kh3"
 
@@ -222,7 +222,9 @@ class KH3:
             )
         lead = clean.take_lead(paragraphs)
         meta_pub, meta_upd = _meta_dates(tree)
-        title = _ld_text(ld.get("headline")) or first_text(tree, self.TITLE) or _title_from_meta(tree)
+        title = (
+            _ld_text(ld.get("headline")) or first_text(tree, self.TITLE) or _title_from_meta(tree)
+        )
         return Extracted(
             title=title,
             subtitle=first_text(tree, "h2.article-subtitle"),

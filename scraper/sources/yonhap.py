@@ -94,7 +94,9 @@ class Y1:
             if not src:
                 continue
             caption = _caption(fig) or (img.attributes.get("alt") if img is not None else None)
-            found.append(Image(url=urljoin(HOME, src), caption=normalize_line(caption or "") or None))
+            found.append(
+                Image(url=urljoin(HOME, src), caption=normalize_line(caption or "") or None)
+            )
         return tuple(found)
 
     def tags(self, tree: LexborHTMLParser) -> tuple[str, ...]:
@@ -117,7 +119,10 @@ SOURCE = Source(
     hosts=("en.yna.co.kr", "m-en.yna.co.kr"),
     default_base_url=HOME,
     url_forms=(
-        UrlForm(re.compile(r"^/(?:mobile/)?view/(?P<id>AEN\d{8}\d{6,9})(?:[/?#]|$)"), HOME + "/view/{id}"),
+        UrlForm(
+            re.compile(r"^/(?:mobile/)?view/(?P<id>AEN\d{8}\d{6,9})(?:[/?#]|$)"),
+            HOME + "/view/{id}",
+        ),
     ),
     parsers=(Y1(),),
     feeds=("/RSS/news.xml",),

@@ -1,0 +1,266 @@
+"""Raw captures as WARC 1.1 (ISO 28500), one gzip member per record, written from the exact bytes
+httpx received (warcio's ``capture_http`` cannot see httpx traffic).
+
+Files: ``warc/<source>/<YYYY-MM-DD>-<seq>.warc.gz``. Each process opens its own file (created with
+O_EXCL, so two processes never share one) and appends each exchange (request + response + metadata)
+with a single ``write``: a killed process leaves at most one incomplete tail, which
+``repair_tail`` cuts off at the last complete gzip member.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from scraper import __version__
+from scraper.errors import StoreError
+from scraper.models import FetchedPage
+
+log = logging.getLogger(__name__)
+
+# hop-by-hop or already-undone framing: the payload we store is de-chunked
+_DROP_HEADERS = frozenset({"transfer-encoding"})
+_REASONS = {
+    200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
+    304: "Not Modified",
+    404: "Not Found",
+}
+
+
+@dataclass(frozen=True)
+class WarcRef:
+    """Where a capture lives: file relative to the archive root, byte offset and length."""
+
+    file: str
+    offset: int
+    length: int
+    record_id: str
+
+
+def _http_headers(page: FetchedPage) -> StatusAndHeaders:
+    headers = []
+    for key, value in page.response_headers:
+        if key.lower() in _DROP_HEADERS:
+            headers.append((f"X-Archive-Orig-{key}", value))
+        else:
+            headers.append((key, value))
+    protocol = page.http_version if page.http_version.startswith("HTTP/") else "HTTP/1.1"
+    reason = _REASONS.get(page.status, "")
+    return StatusAndHeaders(f"{page.status} {reason}".strip(), headers, protocol=protocol)
+
+
+def _request_headers(page: FetchedPage) -> StatusAndHeaders:
+    parts = urlsplit(page.final_url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return StatusAndHeaders(
+        f"GET {target} HTTP/1.1", list(page.request_headers), is_http_request=True
+    )
+
+
+def encode_exchange(page: FetchedPage, metadata: dict[str, Any] | None = None) -> tuple[bytes, str]:
+    """request + response (+ metadata) records as gzip members; returns bytes and response id."""
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=True, warc_version="WARC/1.1")
+    date = page.fetched_at.replace("+00:00", "Z")
+    response = writer.create_warc_record(
+        page.final_url,
+        "response",
+        payload=io.BytesIO(page.raw_body),
+        length=len(page.raw_body),
+        http_headers=_http_headers(page),
+        warc_headers_dict={"WARC-Date": date},
+    )
+    response_id = response.rec_headers.get_header("WARC-Record-ID")
+    request = writer.create_warc_record(
+        page.final_url,
+        "request",
+        payload=io.BytesIO(b""),
+        length=0,
+        http_headers=_request_headers(page),
+        warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response_id},
+    )
+    writer.write_record(response)
+    writer.write_record(request)
+    if metadata:
+        body = json.dumps(metadata, ensure_ascii=False, sort_keys=True).encode()
+        meta = writer.create_warc_record(
+            page.final_url,
+            "metadata",
+            payload=io.BytesIO(body),
+            length=len(body),
+            warc_content_type="application/json",
+            warc_headers_dict={"WARC-Date": date, "WARC-Refers-To": response_id},
+        )
+        writer.write_record(meta)
+    return buf.getvalue(), response_id
+
+
+def _warcinfo(filename: str) -> bytes:
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=True, warc_version="WARC/1.1")
+    record = writer.create_warcinfo_record(
+        filename,
+        {
+            "software": f"kr-news-archiver/{__version__}",
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+        },
+    )
+    writer.write_record(record)
+    return buf.getvalue()
+
+
+@dataclass
+class _OpenFile:
+    rel: str  # path relative to the archive root
+    fd: int
+    size: int
+    day: str
+
+
+class WarcStore:
+    """Appends exchanges to this process's current WARC file of each source."""
+
+    def __init__(self, root: Path, *, max_bytes: int = 1024**3) -> None:
+        self.root = root
+        self.max_bytes = max_bytes
+        self._open: dict[str, _OpenFile] = {}
+
+    def _new_file(self, source: str) -> _OpenFile:
+        day = datetime.now(UTC).strftime("%Y-%m-%d")
+        folder = self.root / "warc" / source
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {folder}: {exc.strerror}") from exc
+        seq = 1 + max(
+            (
+                int(p.name[11:].split(".")[0])
+                for p in folder.glob(f"{day}-*.warc.gz")
+                if p.name[11:].split(".")[0].isdigit()
+            ),
+            default=0,
+        )
+        while True:
+            name = f"{day}-{seq:05d}.warc.gz"
+            path = folder / name
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+                break
+            except FileExistsError:
+                seq += 1
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create WARC file: {exc.strerror}", where=str(path)
+                ) from exc
+        rel = f"warc/{source}/{name}"
+        info = _warcinfo(name)
+        self._write_all(fd, info, rel)
+        return _OpenFile(rel=rel, fd=fd, size=len(info), day=day)
+
+    def _write_all(self, fd: int, data: bytes, rel: str) -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+        except OSError as exc:
+            raise StoreError(f"cannot write WARC: {exc.strerror}", where=rel) from exc
+
+    def append(
+        self, source: str, page: FetchedPage, metadata: dict[str, Any] | None = None
+    ) -> WarcRef:
+        data, record_id = encode_exchange(page, metadata)
+        current = self._open.get(source)
+        day = datetime.now(UTC).strftime("%Y-%m-%d")
+        if current is None or current.size + len(data) > self.max_bytes or day != current.day:
+            if current is not None:
+                self._close_one(current)
+            current = self._open[source] = self._new_file(source)
+        offset = current.size
+        try:
+            self._write_all(current.fd, data, current.rel)
+        except StoreError:
+            # do not leave a partial member behind: cut the file back to its last good size
+            os.ftruncate(current.fd, offset)
+            raise
+        current.size += len(data)
+        return WarcRef(file=current.rel, offset=offset, length=len(data), record_id=record_id)
+
+    def _close_one(self, entry: _OpenFile) -> None:
+        try:
+            os.fsync(entry.fd)
+        finally:
+            os.close(entry.fd)
+
+    def close(self) -> None:
+        for entry in self._open.values():
+            self._close_one(entry)
+        self._open.clear()
+
+
+def last_good_offset(path: Path) -> int:
+    """Offset just past the last complete gzip member of a WARC file."""
+    data = path.read_bytes()
+    pos = 0
+    while pos < len(data):
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            d.decompress(data[pos:])
+        except zlib.error:
+            break
+        if not d.eof:
+            break
+        pos = len(data) - len(d.unused_data)
+    return pos
+
+
+def repair_tail(path: Path) -> int:
+    """Truncate an interrupted last member; returns the number of bytes cut (0 if none)."""
+    size = path.stat().st_size
+    good = last_good_offset(path)
+    if good < size:
+        with path.open("r+b") as fh:
+            fh.truncate(good)
+        log.warning("cut %d bytes of an interrupted record from %s", size - good, path)
+    return size - good
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    body: bytes  # Content-Encoding undone
+    headers: dict[str, str]
+    uri: str
+    date: str
+
+
+def read_response(root: Path, ref_file: str, offset: int) -> StoredResponse:
+    """The response record at ``offset`` of a WARC file, as stored."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    with (root / ref_file).open("rb") as fh:
+        fh.seek(offset)
+        for record in ArchiveIterator(fh):
+            if record.rec_type != "response":
+                continue
+            headers = dict(record.http_headers.headers) if record.http_headers else {}
+            return StoredResponse(
+                body=record.content_stream().read(),
+                headers=headers,
+                uri=record.rec_headers.get_header("WARC-Target-URI"),
+                date=record.rec_headers.get_header("WARC-Date"),
+            )
+    raise StoreError("no response record at that offset", where=f"{ref_file}@{offset}")
