@@ -14,7 +14,8 @@
     └── StoreError                    the archive could not be written or read
 
 Third-party errors (httpx, sqlite3, OSError) are translated at the boundary with
-``raise … from exc``; the CLI turns any ``ScraperError`` into one ``error: …`` line and an exit status.
+``raise … from exc``; the CLI turns any ``ScraperError`` into one ``error: …`` line and an
+exit status.
 """
 
 from __future__ import annotations

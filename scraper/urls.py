@@ -63,17 +63,18 @@ def resolve(url: str, config: Config) -> Target:
         raise UrlRefused("URL has no host", where=url)
     if problem := _bad_address(host):
         raise UrlRefused(f"refused: {problem}", where=url)
+    claimed: list[str] = []
     for source in SOURCES:
         settings = config.sources.get(source.name)
         if settings is None or host not in allowed_hosts(source, settings):
             continue
-        if not settings.enabled:
-            raise UrlRefused(f"source {source.name} is disabled in the config", where=url)
+        claimed.append(source.name)
         found = source.match(text)
         if found is None:
-            raise UrlRefused(f"not a {source.name} article URL", where=url)
-        canonical = source.canonical_url(text)
-        assert canonical is not None  # match() succeeded, so the form has a canonical URL
+            continue  # a mirror may serve several sources: try the next one
+        if not settings.enabled:
+            raise UrlRefused(f"source {source.name} is disabled in the config", where=url)
+        canonical = found[0].canonical.format(id=found[1])
         return Target(
             source=source,
             settings=settings,
@@ -81,6 +82,8 @@ def resolve(url: str, config: Config) -> Target:
             canonical_url=canonical,
             native_id=found[1],
         )
+    if claimed:
+        raise UrlRefused(f"not an article URL of {' or '.join(claimed)}", where=url)
     raise UrlRefused("no configured source accepts this host", where=url)
 
 

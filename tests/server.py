@@ -1,0 +1,168 @@
+"""A real HTTP server on 127.0.0.1 for end-to-end tests: fixture pages, feeds, robots.txt,
+ETags, and faults injected per path (status codes, Retry-After, truncation, stalls).
+
+Headers and body go out in one write with TCP_NODELAY, so loopback requests are fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@dataclass
+class Fault:
+    """What to do instead of the normal answer, for the next ``times`` requests of a path."""
+
+    status: int = 503
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b"fault"
+    truncate: bool = False  # promise more bytes than sent, then close
+    stall: float = 0.0  # seconds to wait before answering
+    times: int = 1
+
+
+@dataclass
+class Route:
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+    etag: bool = True  # send an ETag and answer If-None-Match with 304
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Hit:
+    path: str
+    headers: dict[str, str]
+    status: int
+    at: float
+
+
+class FixtureServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.faults: dict[str, list[Fault]] = {}
+        self.hits: list[Hit] = []
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                server._handle(self)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FixtureServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # -- configuration --------------------------------------------------------------------------
+    def add(self, path: str, body: bytes | str, **kwargs: object) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.routes[path] = Route(body=data, **kwargs)  # type: ignore[arg-type]
+
+    def fault(self, path: str, fault: Fault) -> None:
+        self.faults.setdefault(path, []).append(fault)
+
+    def requests_for(self, path: str) -> list[Hit]:
+        with self.lock:
+            return [h for h in self.hits if h.path == path]
+
+    # -- answering ------------------------------------------------------------------------------
+    def _send(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        headers: dict[str, str],
+        body: bytes,
+        *,
+        length: int | None = None,
+    ) -> None:
+        lines = [f"HTTP/1.1 {status} {h.responses.get(status, ('',))[0]}"]
+        headers = {"Content-Length": str(len(body) if length is None else length), **headers}
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        h.wfile.write(head + body)
+        h.wfile.flush()
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        path = h.path
+        req_headers = {k.lower(): v for k, v in h.headers.items()}
+        with self.lock:
+            queue = self.faults.get(path)
+            fault = None
+            if queue:
+                fault = queue[0]
+                fault.times -= 1
+                if fault.times <= 0:
+                    queue.pop(0)
+        if fault is not None:
+            self._record(path, req_headers, fault.status)
+            if fault.stall:
+                time.sleep(fault.stall)
+            if fault.truncate:
+                self._send(h, fault.status, fault.headers, fault.body, length=len(fault.body) * 4)
+                h.close_connection = True
+                return
+            self._send(h, fault.status, fault.headers, fault.body)
+            return
+        route = self.routes.get(path)
+        if route is None:
+            self._record(path, req_headers, 404)
+            self._send(h, 404, {"Content-Type": "text/plain"}, b"not found")
+            return
+        headers = {"Content-Type": route.content_type, **route.headers}
+        if route.etag:
+            tag = '"' + hashlib.sha1(route.body).hexdigest()[:16] + '"'
+            headers["ETag"] = tag
+            if req_headers.get("if-none-match") == tag:
+                self._record(path, req_headers, 304)
+                self._send(h, 304, {"ETag": tag}, b"")
+                return
+        self._record(path, req_headers, route.status)
+        self._send(h, route.status, headers, route.body)
+
+    def _record(self, path: str, headers: dict[str, str], status: int) -> None:
+        with self.lock:
+            self.hits.append(Hit(path, headers, status, time.monotonic()))
+
+
+def yonhap_fixture(n: int) -> bytes:
+    return (FIXTURES / "yonhap" / f"yna_article_{n}.html").read_bytes()
+
+
+def serve(server: FixtureServer) -> Iterator[FixtureServer]:
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
