@@ -134,16 +134,13 @@ class Fetcher:
                 raise TooLarge(
                     f"Content-Length {declared} over {cap} bytes", url=url, source=source
                 )
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_raw():
-                size += len(chunk)
-                if size > cap:
-                    raise TooLarge(f"body larger than {cap} bytes", url=url, source=source)
-                if time.monotonic() > deadline:
-                    raise TransientFetchError("body too slow", url=url, source=source)
-                chunks.append(chunk)
-            raw = b"".join(chunks)
+            content_encoding = response.headers.get("content-encoding")
+            try:
+                raw = self._read_raw(response, cap, deadline, url, source)
+            except httpx.StreamConsumed:
+                # a transport that hands back an already-read response (some test doubles):
+                # its content is decoded already
+                raw, content_encoding = response.content, None
         except httpx.TimeoutException as exc:
             raise TransientFetchError("timed out reading body", url=url, source=source) from exc
         except httpx.RemoteProtocolError as exc:
@@ -156,7 +153,7 @@ class Fetcher:
             response.close()
         if declared and declared.isdigit() and len(raw) < int(declared):
             raise Truncated(f"got {len(raw)} of {declared} bytes", url=url, source=source)
-        body = _decode_body(raw, response.headers.get("content-encoding"), cap, url)
+        body = _decode_body(raw, content_encoding, cap, url)
         content_type = response.headers.get("content-type")
         encoding = "utf-8"
         if response.status_code == 200 and _is_text(content_type):
@@ -174,6 +171,21 @@ class Fetcher:
             encoding=encoding,
             fetched_at=now_iso(),
         )
+
+    @staticmethod
+    def _read_raw(
+        response: httpx.Response, cap: int, deadline: float, url: str, source: str | None
+    ) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_raw():
+            size += len(chunk)
+            if size > cap:
+                raise TooLarge(f"body larger than {cap} bytes", url=url, source=source)
+            if time.monotonic() > deadline:
+                raise TransientFetchError("body too slow", url=url, source=source)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     # -- redirects, retries -------------------------------------------------------------------
     def get(
