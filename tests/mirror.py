@@ -1,0 +1,81 @@
+"""A local mirror of both sites built from the fixture pages, with their RSS feeds.
+
+    .venv/bin/python -m tests.mirror --port 8765
+
+then point ``sources.<name>.base_url`` at ``http://127.0.0.1:8765`` (or set
+``SCRAPER_YONHAP_BASE_URL`` / ``SCRAPER_KOREAHERALD_BASE_URL``) and run ``make run`` or
+``scraper crawl``. The end-to-end tests use ``build_mirror`` the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import threading
+from xml.sax.saxutils import escape
+
+from tests.server import FIXTURES, FixtureServer
+
+_CANONICAL = re.compile(rb'<link[^>]+rel="canonical"[^>]+href="([^"]+)"')
+
+
+def _canonical(page: bytes) -> str:
+    m = _CANONICAL.search(page)
+    if m is None:
+        raise ValueError("fixture without a canonical link")
+    return m.group(1).decode()
+
+
+def rss(items: list[tuple[str, str]]) -> str:
+    """An RSS 2.0 feed of (url, title) items, with the tracking query Yonhap's feeds carry."""
+    body = "".join(
+        f"<item><title><![CDATA[{title}]]></title><link>{escape(url)}</link></item>"
+        for url, title in items
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>{body}</channel></rss>'
+    )
+
+
+def build_mirror(server: FixtureServer) -> dict[str, list[str]]:
+    """Serve every fixture page at its own path, and each source's main feed; returns the
+    canonical article URLs per source."""
+    urls: dict[str, list[str]] = {"yonhap": [], "koreaherald": []}
+    yonhap_items = []
+    for page_path in sorted((FIXTURES / "yonhap").glob("yna_article_*.html")):
+        page = page_path.read_bytes()
+        url = _canonical(page)
+        path = url.split("en.yna.co.kr", 1)[1]
+        server.add(path, page)
+        urls["yonhap"].append(url)
+        yonhap_items.append((f"https://en.yna.co.kr{path}?section=news&input=rss", page_path.stem))
+    kh_items = []
+    for page_path in sorted((FIXTURES / "koreaherald").glob("kh*.html")):
+        page = page_path.read_bytes()
+        url = _canonical(page).replace("http://", "https://")
+        path = url.split("koreaherald.com", 1)[1]
+        server.add(path, page)
+        urls["koreaherald"].append(url)
+        kh_items.append((url, page_path.stem))
+    server.add("/RSS/news.xml", rss(yonhap_items), content_type="application/rss+xml")
+    server.add("/rss/newsAll", rss(kh_items), content_type="application/rss+xml")
+    server.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
+    return urls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the fixture pages as a local mirror.")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    server = FixtureServer(port=args.port)
+    build_mirror(server)
+    server.start()
+    print(f"mirror of {len(server.routes)} paths at {server.url} (Ctrl-C stops)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
