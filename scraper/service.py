@@ -306,12 +306,12 @@ class Service:
         """Failure streak, backoff, next run, live figures, state row and the log line."""
         settings = self.sources[name]
         live = self._live[name]
-        with self._mutex:
-            if result == "failed":
-                live.consecutive_failures += 1
-            elif result in ("ok", "partial"):
-                live.consecutive_failures = 0
-            failures = live.consecutive_failures
+        # only this source's one running job changes its streak (max_instances=1)
+        failures = live.consecutive_failures
+        if result == "failed":
+            failures += 1
+        elif result in ("ok", "partial"):
+            failures = 0
         pause = backoff_delay(
             settings.interval,
             failures,
@@ -324,7 +324,8 @@ class Service:
             self._reschedule(name, backoff_until)
         next_run = self._next_run(name)
         now = time.time()
-        with self._mutex:
+        with self._mutex:  # one block, so a snapshot never sees half an update
+            live.consecutive_failures = failures
             live.runs[result] += 1
             if summary is not None:
                 live.outcomes["new"] += summary.new
