@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from tests.server import FixtureServer
-from tests.service_site import add_site, free_port, http_get, service_config, wait_for
+from tests.test_service_helpers import add_site, free_port, http_get, service_config, wait_for
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -137,7 +137,8 @@ def _ts(iso: str | None) -> float | None:
 
 
 def _iso(when: datetime | None) -> str | None:
-    return when.astimezone(UTC).isoformat(timespec="seconds") if when else None
+    # milliseconds, like the run stamps, so the two compare as text
+    return when.astimezone(UTC).isoformat(timespec="milliseconds") if when else None
 
 
 def startup_problems(config: Config) -> list[str]:

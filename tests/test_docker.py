@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.server import FixtureServer
-from tests.service_site import (
+from tests.test_service_helpers import (
     KH_FEED,
     ServeProcess,
     add_site,

@@ -16,7 +16,14 @@ from scraper.state import ServiceState, SourceState
 from scraper.store import Archive
 from tests.conftest import run_cli
 from tests.server import FixtureServer
-from tests.service_site import KH_FEED, YONHAP_FEED, add_site, http_get, service_config, wait_for
+from tests.test_service_helpers import (
+    KH_FEED,
+    YONHAP_FEED,
+    add_site,
+    http_get,
+    service_config,
+    wait_for,
+)
 
 
 def _live(service: Service, name: str) -> dict[str, object]:

@@ -15,7 +15,6 @@ from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
 from scraper.config import Config
 from scraper.errors import ConfigError
 from scraper.health import HOST
-from scraper.service import Service
 from scraper.state import ServiceState, SourceStatus, serving
 from scraper.store import Archive
 
@@ -96,6 +95,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = args.health_port
     if port is not None and not 0 <= port <= 65535:
         raise ConfigError(f"--health-port must be 0 to 65535, got {port}")
+    from scraper.service import Service  # APScheduler loads only for the command that needs it
+
     Service(config).serve_forever(health_port=port)
     return EXIT_OK
 

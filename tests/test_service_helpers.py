@@ -1,5 +1,6 @@
-"""Shared by the service tests: a two-source site on the fixture server, a service config, and
-a ``scraper serve`` process with its logs in files (a pipe could fill and stall it)."""
+"""Helpers for the service tests (no tests here): a two-source site on the fixture server, a
+service config, and a ``scraper serve`` process with its logs in files (a pipe could fill and
+stall it)."""
 
 from __future__ import annotations
 
@@ -121,10 +122,12 @@ class ServeProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def terminate(self, timeout: float = 10.0) -> tuple[int, float]:
-        """SIGTERM; returns (exit status, seconds it took to exit)."""
+    def terminate(
+        self, timeout: float = 10.0, sig: signal.Signals = signal.SIGTERM
+    ) -> tuple[int, float]:
+        """Send ``sig``; returns (exit status, seconds it took to exit)."""
         start = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(sig)
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
