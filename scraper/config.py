@@ -193,10 +193,10 @@ def build_config(data: dict[str, Any], path: Path | None = None) -> Config:
         problems.append(f"service.log_format must be 'text' or 'json', got {service.log_format!r}")
     if not 0 <= service.health_port <= 65535:
         problems.append(f"service.health_port must be 0 (off) to 65535, got {service.health_port}")
-    if not 0 < service.stop_grace <= 9:
-        # the service promises to exit within 10 s of SIGTERM
+    if not 0 < service.stop_grace <= 8:
+        # the service promises to exit within 10 s of SIGTERM (grace + 1.5 s for a write)
         problems.append(
-            f"service.stop_grace must be over 0 and at most 9, got {service.stop_grace}"
+            f"service.stop_grace must be over 0 and at most 8, got {service.stop_grace}"
         )
     if service.failure_threshold < 1:
         problems.append("service.failure_threshold must be 1 or more")
