@@ -235,10 +235,10 @@ class Service:
 
     def run_source(self, name: str) -> None:
         """One scheduled crawl of ``name``; never raises (a failure is recorded and logged)."""
-        if self.stop.is_set():
-            return
         run = _Run(name)
-        with self._mutex:
+        with self._mutex:  # with shutdown()'s, so a run either starts visibly or not at all
+            if self.stop.is_set():
+                return
             self._running[name] = run
         try:
             self._run(self.sources[name], run)
@@ -437,11 +437,11 @@ class Service:
     def shutdown(self) -> StopReport:
         """Stop scheduling, let running crawls finish their article (up to ``stop_grace``),
         abandon what is stuck in a request, close the endpoint and the lock."""
-        self.stop.set()
+        with self._mutex:
+            self.stop.set()
+            running = list(self._running.values())
         if self.scheduler.state == STATE_RUNNING:
             self.scheduler.shutdown(wait=False)
-        with self._mutex:
-            running = list(self._running.values())
         deadline = time.monotonic() + self.config.service.stop_grace
         finished, abandoned = [], []
         for run in running:
