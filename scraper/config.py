@@ -60,6 +60,10 @@ class ArchiveConfig:
 class ServiceConfig:
     jitter: float = 30.0  # seconds of random delay added to each scheduled run
     log_format: str = "text"  # text | json
+    health_port: int = 0  # /healthz and /metrics on 127.0.0.1:<port>; 0 = off
+    stop_grace: float = 7.0  # seconds a stop waits for a running crawl before abandoning it
+    failure_threshold: int = 3  # consecutive failed runs of a source before it is backed off
+    backoff_max: float = 21600.0  # longest pause of a failing source (seconds)
 
 
 @dataclass(frozen=True)
@@ -171,9 +175,31 @@ def build_config(data: dict[str, Any], path: Path | None = None) -> Config:
     service = ServiceConfig(
         jitter=r.take(s, "jitter", float, ServiceConfig.jitter, "service"),
         log_format=r.take(s, "log_format", str, ServiceConfig.log_format, "service"),
+        health_port=r.take(s, "health_port", int, ServiceConfig.health_port, "service"),
+        stop_grace=r.take(s, "stop_grace", float, ServiceConfig.stop_grace, "service"),
+        failure_threshold=r.take(
+            s, "failure_threshold", int, ServiceConfig.failure_threshold, "service"
+        ),
+        backoff_max=ServiceConfig.backoff_max,
     )
+    if "backoff_max" in s:
+        try:
+            service = replace(
+                service, backoff_max=parse_duration(s["backoff_max"], "service.backoff_max")
+            )
+        except ConfigError as exc:
+            problems.append(str(exc))
     if service.log_format not in ("text", "json"):
         problems.append(f"service.log_format must be 'text' or 'json', got {service.log_format!r}")
+    if not 0 <= service.health_port <= 65535:
+        problems.append(f"service.health_port must be 0 (off) to 65535, got {service.health_port}")
+    if not 0 < service.stop_grace <= 8:
+        # the service promises to exit within 10 s of SIGTERM (grace + 1.5 s for a write)
+        problems.append(
+            f"service.stop_grace must be over 0 and at most 8, got {service.stop_grace}"
+        )
+    if service.failure_threshold < 1:
+        problems.append("service.failure_threshold must be 1 or more")
 
     sources: dict[str, SourceConfig] = {}
     raw_sources = data.get("sources", {name: {} for name in KNOWN_SOURCES})
@@ -208,12 +234,15 @@ def build_config(data: dict[str, Any], path: Path | None = None) -> Config:
             min_delay=min_delay,
         )
     if problems:
-        raise ConfigError("; ".join(problems), where=str(path) if path else None)
+        raise ConfigError(
+            "; ".join(problems), where=str(path) if path else None, problems=tuple(problems)
+        )
     return Config(archive=archive, http=http, service=service, sources=sources, path=path)
 
 
 def _env_overrides(data: dict[str, Any], env: dict[str, str]) -> None:
-    """``SCRAPER_ARCHIVE``, ``SCRAPER_USER_AGENT``, ``SCRAPER_LOG_FORMAT``, and
+    """``SCRAPER_ARCHIVE``, ``SCRAPER_USER_AGENT``, ``SCRAPER_LOG_FORMAT``,
+    ``SCRAPER_HEALTH_PORT``, and
     ``SCRAPER_<SOURCE>_BASE_URL`` / ``_ENABLED`` / ``_INTERVAL`` / ``_MIN_DELAY``
     (e.g. ``SCRAPER_YONHAP_BASE_URL``)."""
     if v := env.get("SCRAPER_ARCHIVE"):
@@ -222,6 +251,8 @@ def _env_overrides(data: dict[str, Any], env: dict[str, str]) -> None:
         data.setdefault("http", {})["user_agent"] = v
     if v := env.get("SCRAPER_LOG_FORMAT"):
         data.setdefault("service", {})["log_format"] = v
+    if v := env.get("SCRAPER_HEALTH_PORT"):
+        data.setdefault("service", {})["health_port"] = int(v) if v.strip().isdigit() else v
     for name in KNOWN_SOURCES:
         prefix = f"SCRAPER_{name.upper()}_"
         table = data.setdefault("sources", {}).get(name)

@@ -34,7 +34,17 @@ class ScraperError(Exception):
 
 
 class ConfigError(ScraperError):
-    """The configuration is invalid or unreadable."""
+    """The configuration is invalid or unreadable; ``problems`` lists each problem found."""
+
+    def __init__(
+        self, message: str, *, where: str | None = None, problems: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, where=where)
+        self.problems = problems or (message,)
+
+    def lines(self) -> list[str]:
+        """One line per problem, each naming the file (for ``error: …`` output)."""
+        return [f"{p} ({self.where})" if self.where else p for p in self.problems]
 
 
 class UrlRefused(ScraperError):

@@ -89,6 +89,32 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX urls_source_state ON urls(source, kind, state);
     """,
+    # 2: the service's state (scraper/state.py): one row per scheduled crawl, one per source
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        result TEXT NOT NULL DEFAULT 'running',
+        discovered INTEGER NOT NULL DEFAULT 0,
+        new INTEGER NOT NULL DEFAULT 0,
+        revised INTEGER NOT NULL DEFAULT 0,
+        unchanged INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        method TEXT,
+        error TEXT
+    );
+    CREATE INDEX runs_source_started ON runs(source, started_at);
+    CREATE TABLE service_sources (
+        source TEXT PRIMARY KEY,
+        next_run_at TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        backoff_until TEXT,
+        updated_at TEXT NOT NULL
+    );
+    """,
 )
 
 

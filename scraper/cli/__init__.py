@@ -63,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.func(args)
         return status
+    except ConfigError as exc:  # every problem on its own line, before anything ran
+        for line in exc.lines():
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_USAGE
     except ScraperError as exc:
         if args.verbose:
             logging.getLogger("scraper").exception("failed")
