@@ -22,15 +22,17 @@ _BYLINE = re.compile(r"^\s*By\s+(?P<names>[A-Z][\w.'’ -]*(?:(?:,|\band\b|&)\s*
 _NAME_SPLIT = re.compile(r"\s*(?:,|\band\b|&)\s*")
 # "By Ock Hyun-ju (laeticia.ock@heraldcorp.com)": the address is not part of the name
 _BYLINE_EMAIL = re.compile(r"\s*[(\[]?\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*[)\]]?")
-# a romanized person name: 2-5 words, hyphens allowed ("Yoo Jee-ho", "Nam sung-wook")
-_PERSON = re.compile(r"^[A-Z][a-zA-Z'’-]+(?:\s+[A-Za-z][a-zA-Z'’-]+){1,4}$")
+# a romanized person name as bylines print it: 2-5 capitalised words, hyphens allowed
+# ("Yoo Jee-ho", "Kim Eun-jung", "Lee Minji")
+_PERSON = re.compile(r"^[A-Z][a-zA-Z'’-]+(?:\s+[A-Z][a-zA-Z'’-]+){1,4}$")
 # words that make a "name" a publisher, a desk or a job title rather than a person
 _NOT_PERSON_WORDS = frozenset(
     (
         "yonhap", "herald", "korea", "news", "agency", "desk", "staff", "reporter", "reporters",
         "correspondent", "writer", "editor", "editors", "editorial", "bureau", "team", "newsroom",
         "service", "wire", "afp", "reuters", "ap", "corporation", "times", "daily", "press",
-        "media", "online", "digital",
+        "media", "online", "digital", "more", "articles", "article", "view", "all", "by",
+        "contact", "email", "subscribe", "follow",
     )
 )  # fmt: skip
 _EDITOR_NOTE = re.compile(r"^\(ATTN:.*\)$", re.S)

@@ -27,7 +27,6 @@ from scraper.dom import (
     first_text,
     ld_names,
     ld_text,
-    node_text,
     normalize_line,
     remove,
 )
@@ -115,7 +114,7 @@ def _byline_people(page: Page, selector: str) -> tuple[str, ...]:
     """Names in a byline element: each line of its text ("By Ock Hyun-ju", a name, an e-mail)."""
     lines: list[str] = []
     for node in page.tree.css(selector):
-        lines.extend(node_text(node).split("\n"))
+        lines.extend(line for block in block_paragraphs(node) for line in block.split("\n"))
     return clean.people(lines)
 
 
