@@ -1,9 +1,10 @@
 """Cleaning rules shared by the parsers: bylines, trailers, editor's notes, stray chrome lines.
 
 ``clean_paragraphs`` is the one entry point the parsers use; it runs, in order:
-  1. soft line breaks inside prose are joined (Yonhap wraps some sentences with ``<br>``);
-  2. paragraphs that are page chrome ("Back To Top", "MOST POPULAR", ad labels, newsletter
-     pitches) or repeat an image caption are dropped;
+  1. whitespace is normalized and soft line breaks inside prose are joined (Yonhap wraps some
+     sentences with ``<br>``);
+  2. paragraphs and lines that are page chrome ("Back To Top", "MOST POPULAR", ad labels,
+     newsletter pitches) and paragraphs that repeat an image caption are dropped;
   3. the lead is peeled: "(ATTN: …)" → ``editor_note``, "By …" → ``authors``;
   4. the tail is peeled: "(END)", "(MORE)", the reporter's e-mail, a closing "By …" byline;
   5. consecutive duplicate paragraphs are dropped.
@@ -16,6 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from scraper.dom import normalize_line
 
 # "By Kang Yoon-seung", "By Kim Eun-jung and Lee Minji", "By Park Han-na, Lee Jung-joo"
 _BYLINE = re.compile(r"^\s*By\s+(?P<names>[A-Z][\w.'’ -]*(?:(?:,|\band\b|&)\s*[A-Z][\w.'’ -]*)*)$")
@@ -161,7 +164,7 @@ def _peel_tail_lines(lines: list[str], authors: list[str]) -> list[str]:
         last = lines[-1].strip()
         while (shorter := _TRAILER_AT_END.sub("", last)) != last:
             last = shorter
-        if not last or _EMAIL.match(last) or _TRAILER_MARK.match(last):
+        if not last or _EMAIL.match(last) or _TRAILER_MARK.match(last) or is_chrome(last):
             lines.pop()
             continue
         if (names := parse_byline(last)) is not None:
@@ -257,14 +260,15 @@ def clean_paragraphs(paragraphs: Iterable[str], captions: Iterable[str] = ()) ->
     skip = {_key(c) for c in captions if c}
     kept = []
     for raw in paragraphs:
-        p = join_soft_breaks(raw.strip())
-        if p and not is_chrome(p) and _key(p) not in skip:
+        lines = (normalize_line(line) for line in raw.split("\n"))
+        p = join_soft_breaks("\n".join(line for line in lines if line and not is_chrome(line)))
+        if p and _key(p) not in skip and not is_chrome(p):
             kept.append(p)
     lead = take_lead(kept)
     tail = take_tail(list(lead.paragraphs))
     out: list[str] = []
     for p in tail.paragraphs:
-        if p and not (out and out[-1] == p) and not is_chrome(p):
+        if not (out and out[-1] == p):
             out.append(p)
     authors = list(lead.authors)
     authors.extend(a for a in tail.authors if a not in authors)
