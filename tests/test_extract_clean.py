@@ -42,8 +42,9 @@ def test_page_reads_meta_once_in_document_order() -> None:
     page = Page(
         parse_html(
             '<meta property="article:author" content="https://www.facebook.com/yonhapenglish">'
-            '<meta property="article:author" content="이민지"><meta name="Description" content=" a "'
-            '><meta property="og:url" content="https://en.yna.co.kr/view/AEN20230419000952325">'
+            '<meta property="article:author" content="이민지">'
+            '<meta name="Description" content=" a ">'
+            '<meta property="og:url" content="https://en.yna.co.kr/view/AEN20230419000952325">'
         )
     )
     assert page.meta.all("article:author") == ("https://www.facebook.com/yonhapenglish", "이민지")
