@@ -127,6 +127,8 @@ def update_tag(title: str) -> str | None:
 def is_chrome(text: str) -> bool:
     """A whole paragraph that is page furniture, not article text."""
     t = text.strip()
+    if len(t) > _PITCH_MAX_CHARS:  # every chrome line is short: skip the checks for prose
+        return False
     if t.casefold() in CHROME_LINES:
         return True
     if len(t) <= _PITCH_MAX_CHARS and _NEWSLETTER.search(t) and _PITCH.search(t):
@@ -251,6 +253,15 @@ class Cleaned:
     editor_note: str | None
 
 
+_NOT_NORMAL = re.compile(
+    r"[\t\r\f\v\u00a0\u2000-\u200d\u202f\u205f\u2060\u3000\ufeff]|  | \n|\n |^ | $"
+)
+
+
+def _is_normal(text: str) -> bool:
+    return _NOT_NORMAL.search(text) is None
+
+
 def _key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
@@ -260,7 +271,8 @@ def clean_paragraphs(paragraphs: Iterable[str], captions: Iterable[str] = ()) ->
     skip = {_key(c) for c in captions if c}
     kept = []
     for raw in paragraphs:
-        lines = (normalize_line(line) for line in raw.split("\n"))
+        # parsers hand over normalized text; only other input (trafilatura's) needs the work
+        lines = raw.split("\n") if _is_normal(raw) else map(normalize_line, raw.split("\n"))
         p = join_soft_breaks("\n".join(line for line in lines if line and not is_chrome(line)))
         if p and _key(p) not in skip and not is_chrome(p):
             kept.append(p)

@@ -89,8 +89,7 @@ def _check_text(text: str, where: str) -> None:
     # lexbor's tree building is quadratic in nesting depth (20,000 nested divs take seconds);
     # opening tags minus closing tags bounds the depth from above, at the cost of str.count
     closes = text.count("</")
-    opens = text.count("<") - closes - text.count("<!")
-    if opens - closes > MAX_UNCLOSED_TAGS:
+    if text.count("<") - 2 * closes > MAX_UNCLOSED_TAGS:
         raise ParseError("not an article page (HTML nested too deeply)", where=where)
 
 
