@@ -131,20 +131,24 @@ def block_paragraphs(container: LexborNode) -> list[str]:
 
 @dataclass(frozen=True)
 class PageMeta:
-    """Every ``<meta>`` of a page read once: property/name/itemprop (lower-cased) → contents."""
+    """Every ``<meta>`` of a page read once: property/name/itemprop (lower-cased) → contents.
+
+    Contents are stored as found and normalized when asked for: a page has ~50 meta tags and a
+    parser reads five of them."""
 
     values: Mapping[str, tuple[str, ...]]
 
     def get(self, *keys: str) -> str | None:
         """The first non-empty content among ``keys``, in the order given."""
         for key in keys:
-            found = self.values.get(key.lower())
-            if found:
-                return found[0]
+            for raw in self.values.get(key.lower(), ()):
+                if text := normalize_line(raw):
+                    return text
         return None
 
     def all(self, key: str) -> tuple[str, ...]:
-        return self.values.get(key.lower(), ())
+        found = (normalize_line(raw) for raw in self.values.get(key.lower(), ()))
+        return tuple(text for text in found if text)
 
 
 def read_meta(tree: LexborHTMLParser) -> PageMeta:
@@ -156,13 +160,12 @@ def read_meta(tree: LexborHTMLParser) -> PageMeta:
     for node in nodes or tree.css("meta"):
         attrs = node.attributes
         content = attrs.get("content")
-        if not content or not content.strip():
+        if not content:
             continue
-        text = normalize_line(content)
         for attr in ("property", "name", "itemprop"):
             key = attrs.get(attr)
             if key:
-                values.setdefault(key.strip().lower(), []).append(text)
+                values.setdefault(key.strip().lower(), []).append(content)
     return PageMeta({k: tuple(v) for k, v in values.items()})
 
 
