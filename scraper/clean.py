@@ -155,11 +155,6 @@ def join_soft_breaks(paragraph: str) -> str:
     return "\n".join(out)
 
 
-def strip_trailer(paragraph: str) -> str:
-    """Drop reporter e-mail and "(END)"/"(MORE)" lines at the end of a paragraph."""
-    return "\n".join(_peel_tail_lines(paragraph.split("\n"), []))
-
-
 def _peel_tail_lines(lines: list[str], authors: list[str]) -> list[str]:
     lines = list(lines)
     while lines:
@@ -176,19 +171,6 @@ def _peel_tail_lines(lines: list[str], authors: list[str]) -> list[str]:
         lines[-1] = last
         break
     return lines
-
-
-def join_paragraphs(paragraphs: list[str]) -> str:
-    """Paragraphs → body: blank line between paragraphs, chrome lines and duplicates dropped."""
-    out: list[str] = []
-    for p in paragraphs:
-        p = p.strip()
-        if not p or is_chrome(p):
-            continue
-        if out and out[-1] == p:
-            continue
-        out.append(p)
-    return "\n\n".join(out)
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,6 @@ def normalize_line(text: str) -> str:
     return _SPACES.sub(" ", text.translate(_DROP_ZERO_WIDTH)).strip()
 
 
-def normalize_block(text: str) -> str:
-    """Normalize each line, keep single line breaks, drop empty lines."""
-    lines = (normalize_line(line) for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
-
-
 def mark_breaks(node: LexborNode) -> None:
     """Replace every ``<br>`` under ``node`` by a marker that ``_shown_text`` turns into "\\n"."""
     for br in node.css("br"):
@@ -61,21 +55,6 @@ def mark_breaks(node: LexborNode) -> None:
 def _shown_text(raw: str) -> str:
     """Source whitespace collapses to a space; marked ``<br>`` become line breaks."""
     return _SPACES.sub(" ", raw.translate(_DROP_ZERO_WIDTH)).replace(_BR, "\n")
-
-
-def node_text(node: LexborNode) -> str:
-    """Text of a node as shown: ``<br>`` kept as line breaks, other whitespace collapsed.
-
-    The node is modified (``<br>`` become text): call it on nodes you no longer need as HTML.
-    """
-    mark_breaks(node)
-    return "\n".join(_split_blank(_shown_text(node.text(deep=True, separator=""))))
-
-
-def split_paragraphs(node: LexborNode) -> list[str]:
-    """Paragraphs of a container whose text is separated by ``<br><br>`` rather than ``<p>``."""
-    mark_breaks(node)
-    return _split_blank(_shown_text(node.text(deep=True, separator="")))
 
 
 def _split_blank(text: str) -> list[str]:
@@ -185,13 +164,6 @@ class Page:
     def ld_article(self) -> dict[str, Any]:
         """The page's NewsArticle/Article ld+json object, or an empty dict."""
         return jsonld_article(self.tree) or {}
-
-
-def meta(tree: LexborHTMLParser, *keys: str) -> str | None:
-    """Content of the first ``<meta>`` whose property, name or itemprop is one of ``keys``.
-
-    For one-off lookups; parsers use ``Page.meta`` (one pass over all tags)."""
-    return read_meta(tree).get(*keys)
 
 
 def link_href(tree: LexborHTMLParser, rel: str) -> str | None:
