@@ -269,3 +269,20 @@ def test_section_page_at_its_own_url_is_refused() -> None:
         extract(
             section_page(), "https://www.koreaherald.com/National", source=by_name("koreaherald")
         )
+
+
+def test_yonhap_layout_drift_still_gives_the_same_text_through_the_fallback() -> None:
+    html = (FIXTURES / "yonhap" / "yna_article_15.html").read_text(encoding="utf-8")
+    html = html.replace("story-news", "story-body").replace("title-article01", "title-box")
+    article = extract(html)
+    expected = golden("yna_article_15")
+    assert article.parser == "fallback/trafilatura"
+    assert article.body == expected["body"]
+    assert article.editor_note == expected["editor_note"]
+    assert (article.title, article.published_at, article.updated_at, article.section) == (
+        expected["title"],
+        expected["published_at"],
+        expected["updated_at"],
+        expected["section"],
+    )
+    assert article.update_tag == "2nd LD"
