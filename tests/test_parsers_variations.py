@@ -142,6 +142,19 @@ def test_missing_meta_tags_fall_back_to_the_visible_page(name: str) -> None:
     assert article.published_at == expected["published_at"][:16] + ":00+09:00"
     assert article.updated_at == expected["updated_at"][:16] + ":00+09:00"
     assert article.authors == tuple(expected["authors"])
+    assert article.section == expected["section"]
+    assert article.tags == tuple(expected["tags"])
+
+
+def test_yonhap_without_meta_tags_dates_from_the_header() -> None:
+    html = without_meta((FIXTURES / "yonhap" / "yna_article_15.html").read_text(encoding="utf-8"))
+    article = extract(html, "https://en.yna.co.kr/view/AEN20230419000952325?section=nk/nk")
+    expected = golden("yna_article_15")
+    assert article.parser == "yonhap/y1"
+    assert article.url == expected["url"]
+    assert article.published_at == "2023-04-19T11:12:00+09:00"  # "11:12 April 19, 2023", KST
+    assert article.body == expected["body"]
+    assert article.tags == tuple(expected["tags"])
 
 
 @pytest.mark.parametrize("name", [KH1, KH2, KH3])
