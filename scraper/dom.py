@@ -149,7 +149,10 @@ def read_meta(tree: LexborHTMLParser) -> PageMeta:
 
 
 class Page:
-    """One parsed page as the parsers see it: the tree, its meta tags, its ld+json, its URL."""
+    """One parsed page as the parsers see it: the tree, its meta tags, its ld+json, its URL.
+
+    A plain class rather than a frozen dataclass: it wraps a mutable lexbor tree (parsers remove
+    chrome from it) and reads the ld+json only when a parser asks for it."""
 
     def __init__(self, tree: LexborHTMLParser, url: str | None = None) -> None:
         self.tree = tree

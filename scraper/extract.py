@@ -86,8 +86,9 @@ def _check_text(text: str, where: str) -> None:
         raise ParseError("not HTML (binary data)", where=where)
     if "<" not in sample or not _MARKUP.search(text):
         raise ParseError("not HTML (no markup found)", where=where)
-    # lexbor's tree building is quadratic in nesting depth (20,000 nested divs take seconds);
-    # opening tags minus closing tags bounds the depth from above, at the cost of str.count
+    # lexbor's tree building is quadratic in nesting depth (20,000 nested divs take seconds).
+    # Tags opened minus tags closed bounds the depth from above ("<!" comments count as opened:
+    # harmless with this margin); two str.count calls cost ~0.1 ms on a 60 KB page.
     closes = text.count("</")
     if text.count("<") - 2 * closes > MAX_UNCLOSED_TAGS:
         raise ParseError("not an article page (HTML nested too deeply)", where=where)

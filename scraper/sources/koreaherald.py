@@ -126,7 +126,7 @@ def _section(page: Page, *selectors: str) -> str | None:
 
 
 def _visible_dates(page: Page, selector: str) -> tuple[str | None, str | None]:
-    """ "Published : Apr 19, 2023 - 15:13 Updated : …" as printed (KST)."""
+    """Dates from the printed "Published : Apr 19, 2023 - 15:13 Updated : …" line (KST)."""
     texts = [normalize_line(n.text(deep=True, separator=" ")) for n in page.tree.css(selector)]
     return dates.published_updated(" ".join(texts))
 
