@@ -1,12 +1,14 @@
 """Bytes or text of a page → ``Article``: pick the source, the layout parser, or the fallback.
 
-The cascade, in order:
-  1. refuse input that cannot be an article page (empty, binary, no markup);
-  2. find the source from the URL, else from the page's canonical / og:url link;
-  3. the first of the source's layout parsers that recognises the page;
-  4. otherwise (or if it found no title/body) the generic fallback: ld+json / OpenGraph metadata
-     and trafilatura on the page minus the source's prune rules, stamped ``fallback/trafilatura``;
-  5. a record needs a native id, a title and a body of at least ``MIN_BODY_CHARS``.
+The cascade, in order (docs/extraction.md has the details):
+  1. refuse input that cannot be an article page (empty, binary, no markup, absurdly nested);
+  2. decode once and parse once into a ``Page`` (tree + meta tags read in one pass);
+  3. find the source from the page's canonical / og:url link, else from the URL given;
+  4. the first of the source's layout parsers that recognises the page;
+  5. otherwise (or if it found no title/body) the generic fallback, for pages with article
+     metadata only: ld+json / OpenGraph metadata and trafilatura on the page minus the source's
+     prune rules, cleaned like the rest, stamped ``fallback/trafilatura``;
+  6. a record needs a native id, a title and a body of at least ``MIN_BODY_CHARS``.
 """
 
 from __future__ import annotations
@@ -156,6 +158,8 @@ def extract(
         extracted, parser_name = _fallback(source, html, url, where)
     if len(extracted.body) < MIN_BODY_CHARS:
         raise ParseError("no article text found", where=where)
+    if not extracted.title:
+        raise ParseError("no title found", where=where)
 
     canonical_url = source.canonical_url(extracted.canonical_url or "") or source.canonical_url(
         page_url or ""
