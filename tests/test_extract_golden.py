@@ -43,6 +43,12 @@ def _golden(page: Path) -> dict[str, Any]:
     return data
 
 
+def test_no_stale_golden_files() -> None:
+    stems = {p.stem for p in PAGES}
+    stale = [g.name for g in golden_path(PAGES[0]).parent.glob("*.json") if g.stem not in stems]
+    assert not stale, f"golden files without a fixture page: {stale}"
+
+
 def test_every_layout_has_golden_pages() -> None:
     parsers = {_golden(p)["parser"] for p in PAGES}
     assert parsers == {"yonhap/y1", "koreaherald/kh1", "koreaherald/kh2", "koreaherald/kh3"}
