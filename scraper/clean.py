@@ -1,57 +1,99 @@
 """Cleaning rules shared by the parsers: bylines, trailers, editor's notes, stray chrome lines.
 
-Each function is pure and idempotent: cleaning a cleaned body changes nothing.
+``clean_paragraphs`` is the one entry point the parsers use; it runs, in order:
+  1. whitespace is normalized and soft line breaks inside prose are joined (Yonhap wraps some
+     sentences with ``<br>``);
+  2. paragraphs and lines that are page chrome ("Back To Top", "MOST POPULAR", ad labels,
+     newsletter pitches) and paragraphs that repeat an image caption are dropped;
+  3. the lead is peeled: "(ATTN: …)" → ``editor_note``, "By …" → ``authors``;
+  4. the tail is peeled: "(END)", "(MORE)", the reporter's e-mail, a closing "By …" byline;
+  5. consecutive duplicate paragraphs are dropped.
+Every function is pure and idempotent: cleaning a cleaned body changes nothing (a property test
+checks this).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from scraper.dom import normalize_line
 
 # "By Kang Yoon-seung", "By Kim Eun-jung and Lee Minji", "By Park Han-na, Lee Jung-joo"
 _BYLINE = re.compile(r"^\s*By\s+(?P<names>[A-Z][\w.'’ -]*(?:(?:,|\band\b|&)\s*[A-Z][\w.'’ -]*)*)$")
 _NAME_SPLIT = re.compile(r"\s*(?:,|\band\b|&)\s*")
-# a romanized person name: 2-5 capitalised words, hyphens allowed ("Yoo Jee-ho", "Nam sung-wook")
-_PERSON = re.compile(r"^[A-Z][a-zA-Z'’-]+(?:\s+[A-Za-z][a-zA-Z'’-]+){1,4}$")
-_NOT_PEOPLE = {
-    "yonhap",
-    "yonhap news agency",
-    "the korea herald",
-    "korea herald",
-    "herald corporation",
-    "news desk",
-    "staff",
-    "staff reporter",
-}
+# "By Ock Hyun-ju (laeticia.ock@heraldcorp.com)": the address is not part of the name
+_BYLINE_EMAIL = re.compile(r"\s*[(\[]?\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*[)\]]?")
+# a romanized person name as bylines print it: 2-5 capitalised words, hyphens allowed
+# ("Yoo Jee-ho", "Kim Eun-jung", "Lee Minji")
+_PERSON = re.compile(r"^[A-Z][a-zA-Z'’-]+(?:\s+[A-Z][a-zA-Z'’-]+){1,4}$")
+# words that make a "name" a publisher, a desk or a job title rather than a person
+_NOT_PERSON_WORDS = frozenset(
+    (
+        "yonhap", "herald", "korea", "news", "agency", "desk", "staff", "reporter", "reporters",
+        "correspondent", "writer", "editor", "editors", "editorial", "bureau", "team", "newsroom",
+        "service", "wire", "afp", "reuters", "ap", "corporation", "times", "daily", "press",
+        "media", "online", "digital", "more", "articles", "article", "view", "all", "by",
+        "contact", "email", "subscribe", "follow",
+    )
+)  # fmt: skip
 _EDITOR_NOTE = re.compile(r"^\(ATTN:.*\)$", re.S)
-_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
+_EMAIL = re.compile(r"^[(\[]?[\w.+-]+@[\w-]+(?:\.[\w-]+)+[)\]]?$")
 _TRAILER_MARK = re.compile(r"^\((?:END|MORE)\)$")
+# the same trailers printed at the end of a line of text: "… designated. (END)"
+_TRAILER_AT_END = re.compile(
+    r"\s*(?:\((?:END|MORE)\)|[\w.+-]+@(?:yna\.co\.kr|heraldcorp\.com|koreaherald\.com))\s*$"
+)
 _UPDATE_TAG = re.compile(r"^\((LEAD|URGENT|\d+(?:st|nd|rd|th) LD)\)", re.I)
+# a line break inside a sentence: the line is prose (6+ words) and stops on a lower-case word or
+# a comma; price lists ("Kakao 58,600 DN 400") end in digits and keep their breaks
+_SOFT_BREAK_END = re.compile(r"[a-z,]$")
+_SOFT_BREAK_MIN_WORDS = 6
 
-# Lines a naive scrape leaves behind (seed document 000_a1a511f86d6d0ff7): never article text.
+# Lines a naive scrape leaves behind (seed document 000_a1a511f86d6d0ff7, SELECTORS.md): never
+# article text when they are a whole paragraph.
 CHROME_LINES = frozenset(
     s.casefold()
     for s in (
         "Back To Top",
-        "Back to top",
         "MOST POPULAR",
         "LATEST NEWS",
         "subscribe",
+        "Subscribe now",
         "피터빈트",
         "ADVERTISEMENT",
-        "Advertisement",
+        "AD",
         "Related Articles",
+        "Related News",
         "Keywords",
         "SHARE",
+        "Share this article",
         "Print",
         "Font size",
+        "Copy link",
+        "Facebook",
+        "Twitter",
+        "KakaoTalk",
+        "Youtube",
     )
 )
+_NEWSLETTER = re.compile(r"\bnewsletters?\b", re.I)
+_PITCH = re.compile(r"\b(?:inbox|subscribe|sign up|sign-up)\b", re.I)
+_PITCH_MAX_CHARS = 200
+_COPYRIGHT = re.compile(r"^(?:\(C\)|©|copyright\b).{0,120}all rights reserved\.?$", re.I)
+
+
+def is_person(name: str) -> bool:
+    n = " ".join(name.split())
+    if not _PERSON.match(n):
+        return False
+    return not any(word.casefold() in _NOT_PERSON_WORDS for word in n.split())
 
 
 def parse_byline(text: str) -> list[str] | None:
     """Romanized names from a "By …" line, or ``None`` if the line is not a byline."""
-    line = " ".join(text.split())
+    line = " ".join(_BYLINE_EMAIL.sub("", text).split())
     m = _BYLINE.match(line)
     if not m:
         return None
@@ -60,9 +102,16 @@ def parse_byline(text: str) -> list[str] | None:
     return people if people else None
 
 
-def is_person(name: str) -> bool:
-    n = " ".join(name.split())
-    return bool(_PERSON.match(n)) and n.casefold() not in _NOT_PEOPLE
+def people(texts: Iterable[str]) -> tuple[str, ...]:
+    """Person names from byline-ish strings ("By A and B", "A", "A (a@b.com)"), de-duplicated."""
+    found: list[str] = []
+    for text in texts:
+        names = parse_byline(text)
+        if names is None:
+            bare = " ".join(_BYLINE_EMAIL.sub("", text).split())
+            names = [bare] if is_person(bare) else []
+        found.extend(n for n in names if n not in found)
+    return tuple(found)
 
 
 def is_editor_note(text: str) -> bool:
@@ -75,33 +124,53 @@ def update_tag(title: str) -> str | None:
     return m.group(1) if m else None
 
 
-def strip_trailer(paragraph: str) -> str:
-    """Drop reporter e-mail and "(END)"/"(MORE)" lines at the end of a paragraph."""
-    lines = paragraph.split("\n")
-    while lines and (_EMAIL.match(lines[-1].strip()) or _TRAILER_MARK.match(lines[-1].strip())):
-        lines.pop()
-    # "… last sentence. (END)" on one line
-    if lines:
-        lines[-1] = re.sub(r"\s*\((?:END|MORE)\)\s*$", "", lines[-1])
-        lines[-1] = re.sub(r"\s+[\w.+-]+@yna\.co\.kr\s*$", "", lines[-1])
-    return "\n".join(line for line in lines if line.strip())
-
-
 def is_chrome(text: str) -> bool:
-    return text.strip().casefold() in CHROME_LINES
+    """A whole paragraph that is page furniture, not article text."""
+    t = text.strip()
+    if len(t) > _PITCH_MAX_CHARS:  # every chrome line is short: skip the checks for prose
+        return False
+    if t.casefold() in CHROME_LINES:
+        return True
+    if len(t) <= _PITCH_MAX_CHARS and _NEWSLETTER.search(t) and _PITCH.search(t):
+        return True
+    return bool(_COPYRIGHT.match(t))
 
 
-def join_paragraphs(paragraphs: list[str]) -> str:
-    """Paragraphs → body: blank line between paragraphs, chrome lines and duplicates dropped."""
-    out: list[str] = []
-    for p in paragraphs:
-        p = p.strip()
-        if not p or is_chrome(p):
+def join_soft_breaks(paragraph: str) -> str:
+    """Join lines broken inside a sentence; keep line-structured items (price lists) as they are."""
+    lines = paragraph.split("\n")
+    if len(lines) < 2:
+        return paragraph
+    out = [lines[0]]
+    for line in lines[1:]:
+        prev = out[-1]
+        if (
+            _SOFT_BREAK_END.search(prev)
+            and len(prev.split()) >= _SOFT_BREAK_MIN_WORDS
+            and line[:1].isalnum()
+        ):
+            out[-1] = f"{prev} {line}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _peel_tail_lines(lines: list[str], authors: list[str]) -> list[str]:
+    lines = list(lines)
+    while lines:
+        last = lines[-1].strip()
+        while (shorter := _TRAILER_AT_END.sub("", last)) != last:
+            last = shorter
+        if not last or _EMAIL.match(last) or _TRAILER_MARK.match(last) or is_chrome(last):
+            lines.pop()
             continue
-        if out and out[-1] == p:
+        if (names := parse_byline(last)) is not None:
+            authors.extend(n for n in names if n not in authors)
+            lines.pop()
             continue
-        out.append(p)
-    return "\n\n".join(out)
+        lines[-1] = last
+        break
+    return lines
 
 
 @dataclass(frozen=True)
@@ -138,3 +207,63 @@ def take_lead(paragraphs: list[str]) -> Lead:
         rest[0] = "\n".join(lines[taken:])
         break
     return Lead(editor_note=note, authors=tuple(authors), paragraphs=tuple(rest))
+
+
+@dataclass(frozen=True)
+class Tail:
+    authors: tuple[str, ...]
+    paragraphs: tuple[str, ...]
+
+
+def take_tail(paragraphs: list[str]) -> Tail:
+    """Peel trailers off the end: "(END)", "(MORE)", the reporter's e-mail, a closing byline."""
+    authors: list[str] = []
+    rest = list(paragraphs)
+    while rest:
+        lines = _peel_tail_lines(rest[-1].split("\n"), authors)
+        if lines:
+            rest[-1] = "\n".join(lines)
+            break
+        rest.pop()
+    return Tail(authors=tuple(authors), paragraphs=tuple(rest))
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    body: str
+    authors: tuple[str, ...]
+    editor_note: str | None
+
+
+_NOT_NORMAL = re.compile(
+    r"[\t\r\f\v\u00a0\u2000-\u200d\u202f\u205f\u2060\u3000\ufeff]|  | \n|\n |^ | $"
+)
+
+
+def _is_normal(text: str) -> bool:
+    return _NOT_NORMAL.search(text) is None
+
+
+def _key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def clean_paragraphs(paragraphs: Iterable[str], captions: Iterable[str] = ()) -> Cleaned:
+    """The whole cleaning pipeline (see the module docstring) over raw paragraph texts."""
+    skip = {_key(c) for c in captions if c}
+    kept = []
+    for raw in paragraphs:
+        # parsers hand over normalized text; only other input (trafilatura's) needs the work
+        lines = raw.split("\n") if _is_normal(raw) else map(normalize_line, raw.split("\n"))
+        p = join_soft_breaks("\n".join(line for line in lines if line and not is_chrome(line)))
+        if p and _key(p) not in skip and not is_chrome(p):
+            kept.append(p)
+    lead = take_lead(kept)
+    tail = take_tail(list(lead.paragraphs))
+    out: list[str] = []
+    for p in tail.paragraphs:
+        if not (out and out[-1] == p):
+            out.append(p)
+    authors = list(lead.authors)
+    authors.extend(a for a in tail.authors if a not in authors)
+    return Cleaned(body="\n\n".join(out), authors=tuple(authors), editor_note=lead.editor_note)

@@ -1,12 +1,14 @@
 """Bytes or text of a page → ``Article``: pick the source, the layout parser, or the fallback.
 
-The cascade, in order:
-  1. refuse input that cannot be an article page (empty, binary, no markup);
-  2. find the source from the URL, else from the page's canonical / og:url link;
-  3. the first of the source's layout parsers that recognises the page;
-  4. otherwise (or if it found no title/body) the generic fallback: ld+json / OpenGraph metadata
-     and trafilatura on the page minus the source's prune rules, stamped ``fallback/trafilatura``;
-  5. a record needs a native id, a title and a body of at least ``MIN_BODY_CHARS``.
+The cascade, in order (docs/extraction.md has the details):
+  1. refuse input that cannot be an article page (empty, binary, no markup, absurdly nested);
+  2. decode once and parse once into a ``Page`` (tree + meta tags read in one pass);
+  3. find the source from the page's canonical / og:url link, else from the URL given;
+  4. the first of the source's layout parsers that recognises the page;
+  5. otherwise (or if it found no title/body) the generic fallback, for pages with article
+     metadata only: ld+json / OpenGraph metadata and trafilatura on the page minus the source's
+     prune rules, cleaned like the rest, stamped ``fallback/trafilatura``;
+  6. a record needs a native id, a title and a body of at least ``MIN_BODY_CHARS``.
 """
 
 from __future__ import annotations
@@ -17,22 +19,26 @@ import re
 from urllib.parse import urlsplit
 
 from charset_normalizer import from_bytes
-from selectolax.lexbor import LexborHTMLParser
 
 from scraper import clean, dates
-from scraper.dom import jsonld_article, link_href, meta, parse_html
+from scraper.dom import Page, ld_names, ld_text, parse_html
 from scraper.errors import ParseError
 from scraper.models import Article, content_hash
 from scraper.sources import SOURCES, Extracted, Source
 
 log = logging.getLogger(__name__)
 
+_SITE_SUFFIX = re.compile(r"\s*[|-]\s*(?:Yonhap News Agency|(?:The )?Korea Herald)\s*$")
 MIN_BODY_CHARS = 40  # shorter "bodies" are teasers or chrome, not articles
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
 _CHARSET_ALIASES = {"euc-kr": "cp949", "ks_c_5601-1987": "cp949", "x-windows-949": "cp949"}
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+_MARKUP = re.compile(r"<(?:!doctype|html|head|body|div|p|meta)\b", re.I)
+# real pages leave ~100 elements unclosed (void tags, <p>, <li>); far more means a pathological
+# nesting depth (see ``_check_text``)
+MAX_UNCLOSED_TAGS = 3000
 
 
 def _codec(name: str | None) -> str | None:
@@ -80,8 +86,14 @@ def _check_text(text: str, where: str) -> None:
     sample = text[:8192]
     if "\x00" in sample or len(_CONTROL.findall(sample)) > len(sample) // 100 + 2:
         raise ParseError("not HTML (binary data)", where=where)
-    if "<" not in sample or not re.search(r"<(?:!doctype|html|head|body|div|p|meta)\b", text, re.I):
+    if "<" not in sample or not _MARKUP.search(text):
         raise ParseError("not HTML (no markup found)", where=where)
+    # lexbor's tree building is quadratic in nesting depth (20,000 nested divs take seconds).
+    # Tags opened minus tags closed bounds the depth from above ("<!" comments count as opened:
+    # harmless with this margin); two str.count calls cost ~0.1 ms on a 60 KB page.
+    closes = text.count("</")
+    if text.count("<") - 2 * closes > MAX_UNCLOSED_TAGS:
+        raise ParseError("not an article page (HTML nested too deeply)", where=where)
 
 
 def source_for_url(url: str) -> Source | None:
@@ -127,8 +139,8 @@ def extract(
             raise ParseError("not HTML (binary data)", where=where)
         html, _ = decode_html(html, content_type)
     _check_text(html, where)
-    tree = parse_html(html)
-    canonical = link_href(tree, "canonical") or meta(tree, "og:url")
+    page = Page(parse_html(html), url)
+    canonical = page.canonical
     found = _page_url(url, canonical)
     if source is None:
         if found is None:
@@ -141,11 +153,13 @@ def extract(
     if native is None:
         raise ParseError(f"not a {source.name} article URL", where=where)
 
-    extracted, parser_name = _run_parsers(source, tree, url)
+    extracted, parser_name = _run_parsers(source, page)
     if extracted is None:
         extracted, parser_name = _fallback(source, html, url, where)
     if len(extracted.body) < MIN_BODY_CHARS:
         raise ParseError("no article text found", where=where)
+    if not extracted.title:
+        raise ParseError("no title found", where=where)
 
     canonical_url = source.canonical_url(extracted.canonical_url or "") or source.canonical_url(
         page_url or ""
@@ -180,13 +194,11 @@ def _native_id(source: Source, canonical: str | None, url: str | None) -> str | 
     return None
 
 
-def _run_parsers(
-    source: Source, tree: LexborHTMLParser, url: str | None
-) -> tuple[Extracted | None, str]:
+def _run_parsers(source: Source, page: Page) -> tuple[Extracted | None, str]:
     for parser in source.parsers:
-        if not parser.recognises(tree):
+        if not parser.recognises(page):
             continue
-        extracted = parser.parse(tree, url)
+        extracted = parser.parse(page)
         if extracted.title and len(extracted.body) >= MIN_BODY_CHARS:
             return extracted, parser.name
         log.info("%s recognised the page but found no title/body; trying the fallback", parser.name)
@@ -195,19 +207,27 @@ def _run_parsers(
 
 
 def _fallback(source: Source, html: str, url: str | None, where: str) -> tuple[Extracted, str]:
-    """Generic extraction for pages no layout parser recognises (layout drift)."""
+    """Generic extraction for pages no layout parser recognises (layout drift).
+
+    Metadata comes from ld+json, then ``article:``/OpenGraph meta; the text from trafilatura run
+    on the page minus the source's prune rules (its chrome, ads and captions), then through the
+    same cleaning as the site parsers. Images are not reported: trafilatura gives no captions and
+    og:image is a teaser thumbnail."""
     import trafilatura  # imported lazily: it is slow to import and rarely needed
 
-    tree = parse_html(html)
-    if not _looks_like_article(tree):
+    page = Page(parse_html(html), url)
+    ld = page.ld_article
+    meta = page.meta
+    if not (ld or (meta.get("og:type") or "").lower() == "article" or _meta_published(page)):
         raise ParseError("not an article page (no article metadata or layout found)", where=where)
-    ld = jsonld_article(tree) or {}
-    for selector in source.prune:
-        for node in tree.css(selector):
-            node.decompose()
-    pruned = tree.html or ""
+    pruned = parse_html(html)
+    body = pruned.body
+    if body is not None:
+        for selector in source.prune:
+            for node in body.css(selector):
+                node.remove()
     doc = trafilatura.bare_extraction(
-        pruned,
+        pruned.html or "",
         url=url,
         with_metadata=True,
         include_comments=False,
@@ -217,42 +237,25 @@ def _fallback(source: Source, html: str, url: str | None, where: str) -> tuple[E
     text = getattr(doc, "text", None) if doc is not None else None
     if not text:
         raise ParseError("no article text found", where=where)
-    paragraphs = [p.strip() for p in text.split("\n") if p.strip()]
-    lead = clean.take_lead(paragraphs)
-    body_paragraphs = list(lead.paragraphs)
-    if body_paragraphs:
-        body_paragraphs[-1] = clean.strip_trailer(body_paragraphs[-1])
-    original = parse_html(html)
-    headline = ld.get("headline") if isinstance(ld.get("headline"), str) else None
-    title = headline or meta(original, "og:title") or getattr(doc, "title", None) or ""
-    title = re.sub(r"\s*[|-]\s*(?:Yonhap News Agency|(?:The )?Korea Herald)\s*$", "", title)
-    published = dates.parse_iso(
-        (ld.get("datePublished") if isinstance(ld.get("datePublished"), str) else None)
-        or meta(original, "article:published_time")
-    )
-    updated = dates.parse_iso(
-        (ld.get("dateModified") if isinstance(ld.get("dateModified"), str) else None)
-        or meta(original, "article:modified_time")
-    )
+    cleaned = clean.clean_paragraphs(text.split("\n"))
+    title = ld_text(ld.get("headline")) or meta.get("og:title") or getattr(doc, "title", None)
+    title = _SITE_SUFFIX.sub("", title or "")
+    authors = clean.people(ld_names(ld.get("author")))
     return (
         Extracted(
             title=title.strip(),
-            body=clean.join_paragraphs(body_paragraphs),
-            authors=lead.authors,
-            published_at=published,
-            updated_at=updated,
-            section=meta(original, "article:section"),
-            editor_note=lead.editor_note,
-            canonical_url=link_href(original, "canonical") or meta(original, "og:url"),
+            body=cleaned.body,
+            authors=authors or cleaned.authors,
+            published_at=dates.parse_iso(ld_text(ld.get("datePublished"))) or _meta_published(page),
+            updated_at=dates.parse_iso(ld_text(ld.get("dateModified")))
+            or dates.parse_iso(meta.get("article:modified_time")),
+            section=ld_text(ld.get("articleSection")) or meta.get("article:section"),
+            editor_note=cleaned.editor_note,
+            canonical_url=page.canonical,
         ),
         "fallback/trafilatura",
     )
 
 
-def _looks_like_article(tree: LexborHTMLParser) -> bool:
-    return bool(
-        jsonld_article(tree)
-        or (meta(tree, "og:type") or "").lower() == "article"
-        or meta(tree, "article:published_time")
-        or tree.css_first("article")
-    )
+def _meta_published(page: Page) -> str | None:
+    return dates.parse_iso(page.meta.get("article:published_time"))

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from selectolax.lexbor import LexborHTMLParser
-
+from scraper.dom import Page
 from scraper.models import Image
 
 
@@ -32,13 +31,15 @@ class Extracted:
 
 
 class Parser(Protocol):
-    """One page layout. ``name`` is stamped on every record it produces (``yonhap/y1``)."""
+    """One page layout. ``name`` is stamped on every record it produces (``yonhap/y1``).
+
+    ``recognises`` must be cheap (a selector or two); ``parse`` may modify ``page.tree``."""
 
     name: str
 
-    def recognises(self, tree: LexborHTMLParser) -> bool: ...
+    def recognises(self, page: Page) -> bool: ...
 
-    def parse(self, tree: LexborHTMLParser, url: str | None) -> Extracted: ...
+    def parse(self, page: Page) -> Extracted: ...
 
 
 @dataclass(frozen=True)

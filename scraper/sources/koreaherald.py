@@ -14,73 +14,121 @@ first, so a missing class name degrades a field, not the record. See evidence/SE
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urljoin
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborNode
 
 from scraper import clean, dates
 from scraper.dom import (
+    Page,
+    block_paragraphs,
     first_text,
-    jsonld_article,
-    link_href,
-    meta,
-    node_text,
+    ld_names,
+    ld_text,
     normalize_line,
     remove,
-    split_paragraphs,
 )
 from scraper.models import Image
 from scraper.sources.base import Extracted, Source, UrlForm
 
 HOME = "https://www.koreaherald.com"
 _TITLE_SUFFIX = re.compile(r"\s*[-|]\s*(?:The )?Korea Herald\s*$", re.I)
-# ads and widgets that appear inside article bodies on every layout
+# ads and widgets that appear inside article bodies on every layout (SELECTORS.md §1, the seed
+# document's stray "피터빈트" ad link, AdSense slots)
 _BODY_CHROME = (
     "script",
     "style",
     "iframe",
     "ins",
+    "noscript",
     ".khadv_bg",
     ".article-ad",
+    ".ad-label",
+    ".banner_txt",
     "[class*=adsbygoogle]",
     "[class*=banner]",
     ".news_btn_wrap",
     ".news_journalist_area",
+    ".article-util",
+    ".article-tag",
     ".related-news",
+    ".btn_top",
+    ".btn-top",
+    ".subscribe_area",
 )
+# elements that hold one photo and its caption, on any layout
+_IMAGE_BOX_TAGS = frozenset({"table", "figure"})
+_IMAGE_BOX_CLASSES = ("img_box", "article-photo-wrap", "view_img")
 
 
-def _meta_dates(tree: LexborHTMLParser) -> tuple[str | None, str | None]:
+def _meta_dates(page: Page) -> tuple[str | None, str | None]:
     return (
-        dates.parse_iso(meta(tree, "article:published_time")),
-        dates.parse_iso(meta(tree, "article:modified_time")),
+        dates.parse_iso(page.meta.get("article:published_time")),
+        dates.parse_iso(page.meta.get("article:modified_time")),
     )
 
 
-def _title_from_meta(tree: LexborHTMLParser) -> str:
-    return _TITLE_SUFFIX.sub("", meta(tree, "og:title") or first_text(tree, "title") or "")
+def _title_from_meta(page: Page) -> str:
+    title = page.meta.get("og:title") or first_text(page.tree, "title") or ""
+    return _TITLE_SUFFIX.sub("", title)
 
 
-def _canonical(tree: LexborHTMLParser) -> str | None:
-    return link_href(tree, "canonical") or meta(tree, "og:url")
+def _image_box(img: LexborNode, stop: LexborNode) -> LexborNode | None:
+    """The nearest element around ``img`` (inside ``stop``) that holds one photo and caption."""
+    node = img.parent
+    while node is not None and node.mem_id != stop.mem_id:
+        classes = node.attributes.get("class") or ""
+        if node.tag in _IMAGE_BOX_TAGS or any(c in classes for c in _IMAGE_BOX_CLASSES):
+            return node
+        node = node.parent
+    return None
 
 
-def _image(node: LexborNode, base: str) -> str | None:
-    src = node.attributes.get("src") or node.attributes.get("data-src")
-    return urljoin(base, src.strip()) if src and src.strip() else None
+def _images(container: LexborNode, caption_selector: str) -> tuple[Image, ...]:
+    """Photos under ``container``: absolute URL, the caption printed next to it (else the alt
+    text). A photo shown twice, or a caption printed twice (``.img_caption_m``), counts once."""
+    found: list[Image] = []
+    seen: set[str] = set()
+    for img in container.css("img"):
+        src = (img.attributes.get("src") or img.attributes.get("data-src") or "").strip()
+        if not src or src.startswith("data:"):
+            continue
+        url = urljoin(HOME, src)
+        if url in seen:
+            continue
+        seen.add(url)
+        box = _image_box(img, container)
+        caption = first_text(box, caption_selector) if box is not None else None
+        caption = caption or normalize_line(img.attributes.get("alt") or "") or None
+        found.append(Image(url=url, caption=caption))
+    return tuple(found)
 
 
-def _authors_from_text(text: str | None) -> tuple[str, ...]:
-    names = clean.parse_byline(text or "")
-    return tuple(names or ())
+def _captions(images: Iterable[Image]) -> list[str]:
+    return [img.caption for img in images if img.caption]
 
 
-def _section(tree: LexborHTMLParser, *selectors: str) -> str | None:
+def _byline_people(page: Page, selector: str) -> tuple[str, ...]:
+    """Names in a byline element: each line of its text ("By Ock Hyun-ju", a name, an e-mail)."""
+    lines: list[str] = []
+    for node in page.tree.css(selector):
+        lines.extend(line for block in block_paragraphs(node) for line in block.split("\n"))
+    return clean.people(lines)
+
+
+def _section(page: Page, *selectors: str) -> str | None:
     for selector in selectors:
-        if text := first_text(tree, selector):
+        if text := first_text(page.tree, selector):
             return text
-    return meta(tree, "article:section")
+    return page.meta.get("article:section")
+
+
+def _visible_dates(page: Page, selector: str) -> tuple[str | None, str | None]:
+    """Dates from the printed "Published : Apr 19, 2023 - 15:13 Updated : …" line (KST)."""
+    texts = [normalize_line(n.text(deep=True, separator=" ")) for n in page.tree.css(selector)]
+    return dates.published_updated(" ".join(texts))
 
 
 class KH1:
@@ -90,50 +138,43 @@ class KH1:
 
     TITLE = "h1.view_tit"
     SUBTITLE = "h2.view_tit_sub"
+    # ``<a href="/search/list_name.php?byline=Ock+Hyun-ju">By Ock Hyun-ju</a>``
     BYLINE = "div.view_tit_byline_l"
     DATES = "div.view_tit_byline_r"
+    SECTION = "div.view_tit_icon a"
     BODY = "#articleText"
     TEXT = "div.view_con_t"
     CAPTION = "div.view_con_caption"
 
-    def recognises(self, tree: LexborHTMLParser) -> bool:
+    def recognises(self, page: Page) -> bool:
+        tree = page.tree
         return tree.css_first(self.TITLE) is not None and tree.css_first(self.TEXT) is not None
 
-    def parse(self, tree: LexborHTMLParser, url: str | None) -> Extracted:
-        published, updated = dates.published_updated(first_text(tree, self.DATES) or "")
-        meta_pub, meta_upd = _meta_dates(tree)
-        images = self.images(tree)
+    def parse(self, page: Page) -> Extracted:
+        tree = page.tree
+        published, updated = _visible_dates(page, self.DATES)
+        meta_pub, meta_upd = _meta_dates(page)
+        body = tree.css_first(self.BODY)
+        images: tuple[Image, ...] = ()
+        if body is not None:
+            remove(body, _BODY_CHROME)
+            images = _images(body, self.CAPTION)
         paragraphs: list[str] = []
         for node in tree.css(self.TEXT):
-            remove(node, _BODY_CHROME)
-            paragraphs.extend(split_paragraphs(node))
-        lead = clean.take_lead(paragraphs)
-        captions = {img.caption for img in images if img.caption}
-        body = [p for p in lead.paragraphs if p not in captions]
+            remove(node, (*_BODY_CHROME, self.CAPTION, "table.view_img"))
+            paragraphs.extend(block_paragraphs(node))
+        cleaned = clean.clean_paragraphs(paragraphs, _captions(images))
         return Extracted(
-            title=first_text(tree, self.TITLE) or _title_from_meta(tree),
+            title=first_text(tree, self.TITLE) or _title_from_meta(page),
             subtitle=first_text(tree, self.SUBTITLE),
-            body=clean.join_paragraphs(body),
-            authors=_authors_from_text(first_text(tree, self.BYLINE)) or lead.authors,
+            body=cleaned.body,
+            authors=_byline_people(page, self.BYLINE) or cleaned.authors,
             published_at=meta_pub or published,
             updated_at=meta_upd or updated,
-            section=_section(tree, "div.view_tit_icon a"),
+            section=_section(page, self.SECTION),
             images=images,
-            canonical_url=_canonical(tree),
+            canonical_url=page.canonical,
         )
-
-    def images(self, tree: LexborHTMLParser) -> tuple[Image, ...]:
-        body = tree.css_first(self.BODY)
-        if body is None:
-            return ()
-        found = []
-        captions = [node_text(c) for c in body.css(self.CAPTION)]
-        for i, img in enumerate(body.css("img")):
-            if src := _image(img, HOME):
-                alt = normalize_line(img.attributes.get("alt") or "")
-                caption = captions[i] if i < len(captions) else alt
-                found.append(Image(url=src, caption=caption or None))
-        return tuple(found)
 
 
 class KH2:
@@ -144,127 +185,108 @@ class KH2:
     TITLE = "div.news_title_area h1.news_title"
     SUBTITLE = "div.news_title_area h2.news_title"
     DATES = "p.news_date"
+    SECTION = "div.news_category a"
     TEXT_AREA = "div.news_text_area"
     TEXT = "div.text_box"
     IMAGE_BOX = "div.img_box"
     CAPTION = ".img_caption"
     BYLINE = "div.news_journalist_area"
 
-    def recognises(self, tree: LexborHTMLParser) -> bool:
+    def recognises(self, page: Page) -> bool:
+        tree = page.tree
         return tree.css_first("div.news_title_area") is not None and (
             tree.css_first(self.TEXT) is not None or tree.css_first(self.TEXT_AREA) is not None
         )
 
-    def parse(self, tree: LexborHTMLParser, url: str | None) -> Extracted:
-        published, updated = dates.published_updated(first_text(tree, self.DATES) or "")
-        meta_pub, meta_upd = _meta_dates(tree)
-        images = self.images(tree)
-        byline = first_text(tree, self.BYLINE)
-        container = tree.css_first(self.TEXT) or tree.css_first(self.TEXT_AREA)
+    def parse(self, page: Page) -> Extracted:
+        tree = page.tree
+        published, updated = _visible_dates(page, self.DATES)
+        meta_pub, meta_upd = _meta_dates(page)
+        byline = _byline_people(page, self.BYLINE)
+        area = tree.css_first(self.TEXT_AREA)
+        images: tuple[Image, ...] = ()
+        if area is not None:
+            remove(area, _BODY_CHROME)
+            images = _images(area, self.CAPTION)
+        containers = tree.css(self.TEXT) or ([area] if area is not None else [])
         paragraphs: list[str] = []
-        if container is not None:
-            remove(container, (*_BODY_CHROME, self.IMAGE_BOX))
-            blocks = container.css("p, h2, h3")
-            if blocks:
-                paragraphs = [t for b in blocks if (t := node_text(b))]
-            else:
-                paragraphs = split_paragraphs(container)
-        lead = clean.take_lead(paragraphs)
+        for container in containers:
+            remove(container, (*_BODY_CHROME, self.IMAGE_BOX, ".img_caption", ".img_caption_m"))
+            paragraphs.extend(block_paragraphs(container))
+        cleaned = clean.clean_paragraphs(paragraphs, _captions(images))
         return Extracted(
-            title=first_text(tree, self.TITLE) or _title_from_meta(tree),
+            title=first_text(tree, self.TITLE) or _title_from_meta(page),
             subtitle=first_text(tree, self.SUBTITLE),
-            body=clean.join_paragraphs(list(lead.paragraphs)),
-            authors=_authors_from_text(byline) or lead.authors,
+            body=cleaned.body,
+            authors=byline or cleaned.authors,
             published_at=meta_pub or published,
             updated_at=meta_upd or updated,
-            section=_section(tree, "div.news_category a"),
+            section=_section(page, self.SECTION),
             images=images,
-            canonical_url=_canonical(tree),
+            canonical_url=page.canonical,
         )
-
-    def images(self, tree: LexborHTMLParser) -> tuple[Image, ...]:
-        found = []
-        for box in tree.css(f"{self.TEXT_AREA} {self.IMAGE_BOX}"):
-            img = box.css_first("img")
-            src = _image(img, HOME) if img is not None else None
-            if not src:
-                continue
-            caption = first_text(box, self.CAPTION) or normalize_line(
-                img.attributes.get("alt") or "" if img is not None else ""
-            )
-            found.append(Image(url=src, caption=caption or None))
-        return tuple(found)
 
 
 class KH3:
-    """Layout KH-3 (``/article/N``, since ~Dec 2024): ld+json + ``article.article-body``."""
+    """Layout KH-3 (``/article/N``, since ~Dec 2024): ld+json + ``article.article-body``.
+
+    Only the ld+json and ``article.article-body`` are evidenced; the class names used for the
+    fall-backs below (``article-title``, ``article-info``, ``article-tag``) are guesses."""
 
     name = "koreaherald/kh3"
 
     BODY = "article.article-body"
     TITLE = "h1.article-title"
-    FIGURE = "figure"
+    SUBTITLE = "h2.article-subtitle"
+    INFO = "div.article-info"
+    WRITER = "div.article-info .writer"
+    DATES = "div.article-info .date"
+    TAGS = "div.article-tag a"
+    SECTION = "div.nav_area a:last-child"
     CAPTION = "figcaption"
 
-    def recognises(self, tree: LexborHTMLParser) -> bool:
-        return tree.css_first(self.BODY) is not None
+    def recognises(self, page: Page) -> bool:
+        return page.tree.css_first(self.BODY) is not None
 
-    def parse(self, tree: LexborHTMLParser, url: str | None) -> Extracted:
-        ld = jsonld_article(tree) or {}
+    def parse(self, page: Page) -> Extracted:
+        tree = page.tree
+        ld = page.ld_article
         body = tree.css_first(self.BODY)
-        images = self.images(body) if body is not None else ()
+        images: tuple[Image, ...] = ()
         paragraphs: list[str] = []
         if body is not None:
-            remove(body, (*_BODY_CHROME, self.FIGURE, "div.article-photo-wrap"))
-            blocks = body.css("p, h2, h3")
-            paragraphs = (
-                [t for b in blocks if (t := node_text(b))] if blocks else split_paragraphs(body)
-            )
-        lead = clean.take_lead(paragraphs)
-        meta_pub, meta_upd = _meta_dates(tree)
+            remove(body, _BODY_CHROME)
+            images = _images(body, self.CAPTION)
+            remove(body, ("figure", "div.article-photo-wrap", "figcaption"))
+            paragraphs = block_paragraphs(body)
+        cleaned = clean.clean_paragraphs(paragraphs, _captions(images))
+        meta_pub, meta_upd = _meta_dates(page)
+        shown_pub, shown_upd = _visible_dates(page, self.DATES)
         title = (
-            _ld_text(ld.get("headline")) or first_text(tree, self.TITLE) or _title_from_meta(tree)
+            ld_text(ld.get("headline")) or first_text(tree, self.TITLE) or _title_from_meta(page)
         )
         return Extracted(
             title=title,
-            subtitle=first_text(tree, "h2.article-subtitle"),
-            body=clean.join_paragraphs(list(lead.paragraphs)),
-            authors=_ld_authors(ld.get("author")) or lead.authors,
-            published_at=dates.parse_iso(_ld_text(ld.get("datePublished"))) or meta_pub,
-            updated_at=dates.parse_iso(_ld_text(ld.get("dateModified"))) or meta_upd,
-            section=_ld_text(ld.get("articleSection")) or meta(tree, "article:section"),
-            tags=_ld_keywords(ld.get("keywords")),
+            subtitle=first_text(tree, self.SUBTITLE) or ld_text(ld.get("alternativeHeadline")),
+            body=cleaned.body,
+            authors=clean.people(ld_names(ld.get("author")))
+            or _byline_people(page, self.WRITER)
+            or cleaned.authors,
+            published_at=dates.parse_iso(ld_text(ld.get("datePublished"))) or meta_pub or shown_pub,
+            updated_at=dates.parse_iso(ld_text(ld.get("dateModified"))) or meta_upd or shown_upd,
+            section=ld_text(ld.get("articleSection")) or _section(page, self.SECTION),
+            tags=_ld_keywords(ld.get("keywords")) or self.tags(page),
             images=images,
-            canonical_url=_canonical(tree),
+            canonical_url=page.canonical,
         )
 
-    def images(self, body: LexborNode) -> tuple[Image, ...]:
-        found = []
-        for fig in body.css(self.FIGURE):
-            img = fig.css_first("img")
-            src = _image(img, HOME) if img is not None else None
-            if src:
-                caption = first_text(fig, self.CAPTION)
-                found.append(Image(url=src, caption=caption))
-        return tuple(found)
-
-
-def _ld_text(value: Any) -> str | None:
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return normalize_line(value) if isinstance(value, str) and value.strip() else None
-
-
-def _ld_authors(value: Any) -> tuple[str, ...]:
-    items = value if isinstance(value, list) else [value]
-    names = []
-    for item in items:
-        name = item.get("name") if isinstance(item, dict) else item
-        if isinstance(name, str):
-            name = re.sub(r"^By\s+", "", normalize_line(name))
-            if clean.is_person(name) and name not in names:
-                names.append(name)
-    return tuple(names)
+    def tags(self, page: Page) -> tuple[str, ...]:
+        out: list[str] = []
+        for a in page.tree.css(self.TAGS):
+            tag = normalize_line(a.text()).lstrip("#").strip()
+            if tag and tag not in out:
+                out.append(tag)
+        return tuple(out)
 
 
 def _ld_keywords(value: Any) -> tuple[str, ...]:
@@ -272,7 +294,11 @@ def _ld_keywords(value: Any) -> tuple[str, ...]:
         value = value.split(",")
     if not isinstance(value, list):
         return ()
-    return tuple(k for v in value if isinstance(v, str) and (k := normalize_line(v)))
+    out: list[str] = []
+    for v in value:
+        if isinstance(v, str) and (k := normalize_line(v)) and k not in out:
+            out.append(k)
+    return tuple(out)
 
 
 SOURCE = Source(

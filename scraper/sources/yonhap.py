@@ -11,14 +11,16 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborNode
 
 from scraper import clean, dates
-from scraper.dom import first_text, link_href, meta, node_text, normalize_line, remove
+from scraper.dom import Page, block_paragraphs, first_text, normalize_line, remove
 from scraper.models import Image
 from scraper.sources.base import Extracted, Source, UrlForm
 
 HOME = "https://en.yna.co.kr"
+# the CMS fills an empty caption's alt with "<title> - 1": that is not a caption (yna_article_7, 11)
+_PLACEHOLDER_ALT = re.compile(r"^(?P<title>.*?)\s+-\s+\d+$")
 
 
 class Y1:
@@ -27,81 +29,96 @@ class Y1:
     name = "yonhap/y1"
 
     TITLE = "header.title-article01 h1.tit"
+    # not on the 2019-2023 fixtures; the later shared markup has a subtitle block here
+    SUBTITLE = "header.title-article01 .tit-sub"
     BODY = "article.story-news"
-    # inside the body container: related links, ads, share widgets, photos (taken separately)
+    # inside the body container: related links, ads, share widgets, photo and video boxes
+    # (photos are read into ``images`` first), the reporter box of the later markup
     BODY_CHROME = (
         "div.related-group",
         "aside",
         "script",
         "style",
+        "iframe",
+        "ins",
         "div.comp-box",
         "figure",
         "div.writer-zone01",
+        "div.keyword-zone01",
         "div.social-btns",
         "p.txt-copyright",
     )
     DISPLAY_DATE = "header.title-article01 div.info-con span.txt"
     TAGS = "div.keyword-zone01 div.list a"
-    FIGURES = "article.story-news figure.image-zone"
+    FIGURES = "figure.image-zone"
+    # 2024+ reporter box (SELECTORS.md §2 "Later Yonhap markup"): romanized names only count
+    WRITERS = "div.writer-zone01 strong.tit-name"
 
-    def recognises(self, tree: LexborHTMLParser) -> bool:
+    def recognises(self, page: Page) -> bool:
+        tree = page.tree
         return tree.css_first(self.BODY) is not None and tree.css_first(self.TITLE) is not None
 
-    def parse(self, tree: LexborHTMLParser, url: str | None) -> Extracted:
-        title = self.title(tree)
-        images = self.images(tree)
-        paragraphs = self.paragraphs(tree)
-        lead = clean.take_lead(paragraphs)
-        paragraphs = list(lead.paragraphs)
-        if paragraphs:
-            paragraphs[-1] = clean.strip_trailer(paragraphs[-1])
-        published = dates.parse_iso(meta(tree, "article:published_time"))
+    def parse(self, page: Page) -> Extracted:
+        tree, meta = page.tree, page.meta
+        title = self.title(page)
+        body = tree.css_first(self.BODY)
+        images: tuple[Image, ...] = ()
+        paragraphs: list[str] = []
+        writers = clean.people(n.text(deep=True) for n in tree.css(self.WRITERS))
+        if body is not None:
+            images = self.images(body, title)
+            remove(body, self.BODY_CHROME)
+            paragraphs = block_paragraphs(body)
+        cleaned = clean.clean_paragraphs(paragraphs, (i.caption for i in images if i.caption))
+        published = dates.parse_iso(meta.get("article:published_time"))
         if published is None:
             published = dates.parse_human(first_text(tree, self.DISPLAY_DATE))
+        # the ``author`` meta is the reporter's Korean name (or a desk, "영문경제"): not reported
         return Extracted(
             title=title,
-            body=clean.join_paragraphs(paragraphs),
-            authors=lead.authors,
+            subtitle=first_text(tree, self.SUBTITLE),
+            body=cleaned.body,
+            authors=cleaned.authors or writers,
             published_at=published,
-            updated_at=dates.parse_iso(meta(tree, "article:modified_time")),
-            section=meta(tree, "article:section"),
-            tags=self.tags(tree),
-            editor_note=lead.editor_note,
+            updated_at=dates.parse_iso(meta.get("article:modified_time")),
+            section=meta.get("article:section"),
+            tags=self.tags(page),
+            editor_note=cleaned.editor_note,
             images=images,
-            canonical_url=link_href(tree, "canonical") or meta(tree, "og:url"),
+            canonical_url=page.canonical,
             update_tag=clean.update_tag(title),
         )
 
-    def title(self, tree: LexborHTMLParser) -> str:
-        title = first_text(tree, self.TITLE)
+    def title(self, page: Page) -> str:
+        title = first_text(page.tree, self.TITLE)
         if title:
             return title
-        og = meta(tree, "og:title") or ""
+        og = page.meta.get("og:title") or ""
         return re.sub(r"\s*\|\s*Yonhap News Agency$", "", og)
 
-    def paragraphs(self, tree: LexborHTMLParser) -> list[str]:
-        body = tree.css_first(self.BODY)
-        if body is None:
-            return []
-        remove(body, self.BODY_CHROME)
-        return [t for p in body.css("p") if (t := node_text(p))]
-
-    def images(self, tree: LexborHTMLParser) -> tuple[Image, ...]:
+    def images(self, body: LexborNode, title: str) -> tuple[Image, ...]:
+        """Photos in the body with their captions. Video boxes (``figure.video-zone``, a YouTube
+        iframe) are not images and are left out: the record has no field for them."""
         found: list[Image] = []
-        for fig in tree.css(self.FIGURES):
+        seen: set[str] = set()
+        for fig in body.css(self.FIGURES):
             img = fig.css_first("img")
-            src = img.attributes.get("src") if img is not None else None
+            if img is None:
+                continue
+            src = (img.attributes.get("src") or img.attributes.get("data-src") or "").strip()
             if not src:
                 continue
-            caption = _caption(fig) or (img.attributes.get("alt") if img is not None else None)
-            found.append(
-                Image(url=urljoin(HOME, src), caption=normalize_line(caption or "") or None)
-            )
+            url = urljoin(HOME, src)
+            if url in seen:
+                continue
+            seen.add(url)
+            caption = _caption(fig) or _alt_caption(img.attributes.get("alt"), title)
+            found.append(Image(url=url, caption=caption))
         return tuple(found)
 
-    def tags(self, tree: LexborHTMLParser) -> tuple[str, ...]:
-        out = []
-        for a in tree.css(self.TAGS):
+    def tags(self, page: Page) -> tuple[str, ...]:
+        out: list[str] = []
+        for a in page.tree.css(self.TAGS):
             tag = normalize_line(a.text()).lstrip("#").strip()
             if tag and tag not in out:
                 out.append(tag)
@@ -112,6 +129,14 @@ def _caption(fig: LexborNode) -> str | None:
     parts = [first_text(fig, "figcaption strong.tit-cap"), first_text(fig, "figcaption p.txt-desc")]
     text = " ".join(p for p in parts if p)
     return text or None
+
+
+def _alt_caption(alt: str | None, title: str) -> str | None:
+    text = normalize_line(alt or "")
+    m = _PLACEHOLDER_ALT.match(text)
+    if not text or (m and m.group("title") == title):
+        return None
+    return text
 
 
 SOURCE = Source(

@@ -1,0 +1,119 @@
+"""Property tests: whatever bytes come in, ``extract`` returns an article or raises ``ParseError``
+(never another exception); the cleaning pipeline is idempotent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scraper import clean
+from scraper.errors import ParseError
+from scraper.extract import extract
+from scraper.models import Article
+
+FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*/*.html"))
+PAGES = [p.read_bytes() for p in FIXTURES]
+ARTICLE_URL = "https://en.yna.co.kr/view/AEN20230419005000320"
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def extract_or_parse_error(data: bytes | str, url: str | None) -> None:
+    try:
+        article = extract(data, url)
+    except ParseError as exc:
+        assert str(exc)
+        return
+    assert isinstance(article, Article)
+    assert article.title and len(article.body) >= 40
+    assert article.id.startswith(f"{article.source}:")
+
+
+@SETTINGS
+@given(data=st.binary(max_size=4096), with_url=st.booleans())
+def test_any_bytes(data: bytes, with_url: bool) -> None:
+    extract_or_parse_error(data, ARTICLE_URL if with_url else None)
+
+
+@SETTINGS
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(list("<>/=\"' abcdpmetahlbrdiv\n&;#x0123(END)@"))
+        | st.characters(),
+        max_size=2000,
+    )
+)
+def test_any_markup_like_text(text: str) -> None:
+    extract_or_parse_error("<html><body><p>" + text, ARTICLE_URL)
+
+
+@st.composite
+def mutated_page(draw: st.DrawFn) -> bytes:
+    """A fixture page with a few random edits: cut, insert, duplicate or truncate."""
+    data = bytearray(draw(st.sampled_from(PAGES)))
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(("cut", "insert", "dup", "truncate")))
+        at = draw(st.integers(0, len(data)))
+        if kind == "cut":
+            del data[at : at + draw(st.integers(1, 5000))]
+        elif kind == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=64))
+        elif kind == "dup":
+            data[at:at] = data[at : at + draw(st.integers(1, 3000))]
+        else:
+            del data[at:]
+    return bytes(data)
+
+
+@SETTINGS
+@given(data=mutated_page(), with_url=st.booleans())
+def test_mutated_fixture_pages(data: bytes, with_url: bool) -> None:
+    extract_or_parse_error(data, ARTICLE_URL if with_url else None)
+
+
+# lines the cleaner acts on, mixed with ordinary prose, so examples hit every rule
+LINES = st.sampled_from(
+    [
+        "By Kang Yoon-seung",
+        "By Kim Eun-jung and Lee Minji",
+        "By Ock Hyun-ju (laeticia.ock@heraldcorp.com)",
+        "(ATTN: ADDS more details in paras 3-4)",
+        "mlee@yna.co.kr",
+        "(END)",
+        "(MORE)",
+        "Back To Top",
+        "MOST POPULAR",
+        "subscribe",
+        "피터빈트",
+        "Get The Korea Herald's newsletter in your inbox every morning.",
+        "SEOUL, April 19 (Yonhap) -- Wednesday's closing prices (KRW) of",
+        "KOSPI 200 stocks traded on the main Korea Stock Exchange.",
+        "NAVER 191,400 DN 1,400",
+        "the president said on Wednesday, adding that talks would go on,",
+        "It stays. (Yonhap)",
+        "Last sentence. (END)",
+        "",
+        "  ",
+    ]
+)
+PARAGRAPHS = st.lists(
+    st.lists(LINES | st.text(max_size=40), min_size=1, max_size=4).map("\n".join),
+    max_size=8,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(paragraphs=PARAGRAPHS)
+def test_cleaning_is_idempotent(paragraphs: list[str]) -> None:
+    once = clean.clean_paragraphs(paragraphs)
+    twice = clean.clean_paragraphs(once.body.split("\n\n"))
+    assert twice.body == once.body
+    assert not twice.authors and twice.editor_note is None  # nothing left to peel
+
+
+@settings(max_examples=200, deadline=None)
+@given(paragraph=st.lists(LINES, min_size=1, max_size=6).map("\n".join))
+def test_soft_break_joining_is_idempotent(paragraph: str) -> None:
+    once = clean.join_soft_breaks(paragraph)
+    assert clean.join_soft_breaks(once) == once
