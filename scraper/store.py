@@ -89,6 +89,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX urls_source_state ON urls(source, kind, state);
     """,
+    # 2: robots.txt per origin (scheme://host:port), re-read after a day (scraper/polite.py)
+    """
+    CREATE TABLE robots (
+        origin TEXT PRIMARY KEY,
+        status INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        fetched_at TEXT NOT NULL
+    );
+    """,
 )
 
 
