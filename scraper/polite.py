@@ -23,12 +23,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from protego import Protego
 
-from scraper.dates import now_iso
 from scraper.errors import Cancelled, FetchError, HostBackedOff, HttpStatusError, RobotsDisallowed
 from scraper.fetch import Fetcher, SleepFn
 from scraper.store import Archive
@@ -192,7 +191,7 @@ class Polite:
             etag, modified = page.header("etag"), page.header("last-modified")
         self.archive.db.execute(  # one statement: autocommit is atomic
             "INSERT OR REPLACE INTO robots VALUES (?, ?, ?, ?, ?, ?)",
-            (origin, status, body, etag, modified, now_iso()),
+            (origin, status, body, etag, modified, _iso(self.wall())),
         )
         log.info("robots.txt of %s: HTTP %d, %d bytes", origin, page.status, len(body))
         return _rules(origin, status, body, self.wall())
@@ -257,6 +256,10 @@ class Polite:
                         status if status is not None else "no response",
                     )
         slot.lock.release()
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
 
 
 def _rules(origin: str, status: int, body: str, fetched_at: float) -> RobotsRules:

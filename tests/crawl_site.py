@@ -81,6 +81,7 @@ def write_config(
     backoff_max: float = 5.0,
 ) -> Path:
     """Both sources on ``base_url``; tiny backoffs so fault tests stay fast."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "scraper.toml"
     path.write_text(
         f"""
