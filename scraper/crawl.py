@@ -24,8 +24,9 @@ from scraper.errors import (
     RobotsDisallowed,
     ScraperError,
 )
-from scraper.pipeline import Context, archive_article
+from scraper.pipeline import Context, archive_page
 from scraper.polite import Polite
+from scraper.prefetch import Fetched, Prefetcher
 from scraper.sources import Source, by_name
 from scraper.urls import Target, on_base
 
@@ -164,36 +165,39 @@ def crawl_source(
         todo = _work_list(ctx, source, settings, targets, summary)
         if limit is not None:
             todo = todo[:limit]
-        for i, target in enumerate(todo, 1):
-            if (stop is not None and stop.is_set()) or polite.backed_off(target.fetch_url):
-                summary.deferred += len(todo) - i + 1
-                break
-            _archive_one(ctx, polite, target, summary, resumed=target.canonical_url not in listed)
-            if progress is not None:
-                progress(source.name, i, len(todo))
+        if todo:
+            polite.allowed(todo[0].fetch_url)  # read robots.txt here, on the index's thread
+        handled = 0
+        with Prefetcher(ctx.fetcher, polite, todo, stop=stop) as ahead:
+            for item in ahead:
+                resumed = item.target.canonical_url not in listed
+                _settle(ctx, item, summary, resumed=resumed)
+                handled += 1
+                if progress is not None:
+                    progress(source.name, handled, len(todo))
+                # on a stop the prefetcher sends nothing more; what it already fetched is
+                # stored rather than thrown away and downloaded again next run
+        summary.deferred += len(todo) - handled
     if summary.deferred:
         log.warning("%s: %d articles left for the next run", source.name, summary.deferred)
     return summary
 
 
-def _archive_one(
-    ctx: Context, polite: Polite, target: Target, summary: SourceSummary, *, resumed: bool
-) -> None:
-    name = target.source.name
+def _settle(ctx: Context, item: Fetched, summary: SourceSummary, *, resumed: bool) -> None:
+    """Store a fetched page, or record why there is none."""
+    target, name = item.target, item.target.source.name
     try:
-        if not polite.allowed(target.fetch_url):
-            summary.skipped_robots += 1
-            frontier.mark(ctx.archive, target.canonical_url, name, "robots")
-            log.info("robots.txt disallows %s; skipped", target.fetch_url)
-            return
-        result = archive_article(ctx, target)
+        if item.page is None:
+            raise item.error or FetchError("nothing fetched", url=target.fetch_url)
+        result = archive_page(ctx, target, item.page)
     except (Cancelled, HostBackedOff):
         summary.deferred += 1
         frontier.mark(ctx.archive, target.canonical_url, name, "new")  # not the URL's fault
         return
-    except RobotsDisallowed:  # a redirect into a disallowed path
+    except RobotsDisallowed:
         summary.skipped_robots += 1
         frontier.mark(ctx.archive, target.canonical_url, name, "robots")
+        log.info("robots.txt disallows %s; skipped", target.fetch_url)
         return
     except (FetchError, ParseError) as exc:
         summary.failed += 1

@@ -108,7 +108,10 @@ def record_failure(archive: Archive, url: str, source: str, exc: ScraperError) -
     if state == "failed" and attempts >= MAX_ATTEMPTS:
         state = "abandoned"
         log.warning("giving up on %s after %d runs: %s", url, attempts, exc)
-    archive.mark_url(url, source, state=state, attempts=attempts, error=str(exc))
+    status = exc.status if isinstance(exc, HttpStatusError) else None
+    archive.mark_url(
+        url, source, state=state, attempts=attempts, http_status=status, error=str(exc)
+    )
     return state
 
 

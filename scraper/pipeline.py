@@ -12,6 +12,7 @@ from scraper.config import Config
 from scraper.errors import ParseError, ScraperError
 from scraper.extract import extract
 from scraper.fetch import Fetcher
+from scraper.models import FetchedPage
 from scraper.store import Archive, SaveResult
 from scraper.urls import Target, allowed_hosts
 from scraper.warc import WarcStore
@@ -75,6 +76,13 @@ def archive_article(
             target.canonical_url, source, state="failed", http_status=status, error=str(exc)
         )
         raise
+    return archive_page(ctx, target, page)
+
+
+def archive_page(ctx: Context, target: Target, page: FetchedPage) -> SaveResult:
+    """The steps after the fetch: WARC, extract, store (the crawler fetches ahead, then calls
+    this, so the network and the CPU work overlap)."""
+    source = target.source.name
     ref = ctx.warcs.append(
         source,
         page,

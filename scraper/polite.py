@@ -122,6 +122,7 @@ class Polite:
         self.slots = slots
         self.clock = clock
         self.wall = wall
+        self._owner = threading.get_ident()  # the thread that may use the archive's connection
         self._robots: dict[str, RobotsRules] = {}
         self._robots_lock = threading.Lock()
         self._failures: dict[str, int] = {}
@@ -156,7 +157,14 @@ class Polite:
             return rules
 
     def _load_robots(self, origin: str) -> RobotsRules:
-        row = self.archive.db.execute("SELECT * FROM robots WHERE origin = ?", (origin,)).fetchone()
+        # SQLite connections belong to their thread: elsewhere (the prefetch thread meeting a new
+        # host after a redirect) robots.txt is read from the network and kept in memory only
+        on_owner = threading.get_ident() == self._owner
+        row = (
+            self.archive.db.execute("SELECT * FROM robots WHERE origin = ?", (origin,)).fetchone()
+            if on_owner
+            else None
+        )
         stored_at = datetime.fromisoformat(row["fetched_at"]).timestamp() if row else None
         if row is not None and stored_at is not None and self.wall() - stored_at < ROBOTS_TTL:
             return _rules(origin, row["status"], row["body"], stored_at)
@@ -189,10 +197,11 @@ class Polite:
         else:
             status, body = page.status, page.text[:ROBOTS_MAX_CHARS] if page.status < 300 else ""
             etag, modified = page.header("etag"), page.header("last-modified")
-        self.archive.db.execute(  # one statement: autocommit is atomic
-            "INSERT OR REPLACE INTO robots VALUES (?, ?, ?, ?, ?, ?)",
-            (origin, status, body, etag, modified, _iso(self.wall())),
-        )
+        if on_owner:
+            self.archive.db.execute(  # one statement: autocommit is atomic
+                "INSERT OR REPLACE INTO robots VALUES (?, ?, ?, ?, ?, ?)",
+                (origin, status, body, etag, modified, _iso(self.wall())),
+            )
         log.info("robots.txt of %s: HTTP %d, %d bytes", origin, page.status, len(body))
         return _rules(origin, status, body, self.wall())
 
