@@ -3,7 +3,11 @@ feeds, robots.txt, ETags and injected faults; the archive is read back from disk
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -14,10 +18,6 @@ from tests.server import Fault, FixtureServer, rss, yonhap_copy
 
 DISALLOWED = f"/view/{yna_id(99)}"
 ROBOTS = f"User-agent: *\nCrawl-delay: 0.01\nDisallow: {DISALLOWED}\n"
-
-
-def _article_hits(server: FixtureServer) -> list[str]:
-    return [p for p in server.paths() if p.startswith(("/view/", "/article/"))]
 
 
 def test_crawl_survives_faults_and_never_fetches_twice(
@@ -101,3 +101,51 @@ def test_crawl_survives_faults_and_never_fetches_twice(
     for path in ("/RSS/news.xml", "/RSS/nk.xml", "/rss/newsAll"):
         (hit,) = [h for h in later if h.path == path]
         assert hit.status == 304 and hit.headers.get("if-none-match")
+
+
+def test_a_killed_crawl_resumes_where_it_stopped(server: FixtureServer, tmp_path: Path) -> None:
+    site = publish(server, yonhap=6, koreaherald=0)
+    stalled = site.yonhap[3]
+    server.fault(stalled, Fault(status=200, stall=30))  # the process is killed while it waits
+    cfg = write_config(tmp_path, server.url, timeout=60)
+    db_path = tmp_path / "archive" / "index.sqlite"
+    exe = Path(sys.executable).parent / "scraper"
+    proc = subprocess.Popen(
+        [str(exe), "--config", str(cfg), "-q", "crawl", "--source", "yonhap"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until the first three are stored
+            if server.requests_for(stalled) and db_path.exists() and _done(db_path) == 3:
+                break
+            time.sleep(0.02)
+        else:
+            raise AssertionError("the crawl never reached the stalled article")
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert _done(db_path) == 3
+    mark = len(server.hits)
+    again = run_cli("--config", str(cfg), "crawl", "--source", "yonhap")
+    assert again.returncode == 0, again.stderr
+    assert "new 3" in again.stdout  # the other three, no more
+    refetched = [h.path for h in server.hits[mark:] if h.path.startswith("/view/")]
+    assert sorted(refetched) == sorted(site.yonhap[3:])
+    assert _done(db_path) == 6
+    for record in (tmp_path / "archive" / "articles").rglob("*.json"):
+        json.loads(record.read_text())  # every file whole
+    for warc in (tmp_path / "archive" / "warc").glob("*/*.warc.gz"):
+        with warc.open("rb") as fh:
+            assert sum(1 for r in ArchiveIterator(fh) if r.rec_type == "response") >= 1
+
+
+def _done(db_path: Path) -> int:
+    db = sqlite3.connect(db_path, timeout=5)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+    finally:
+        db.close()
