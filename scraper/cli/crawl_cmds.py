@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
@@ -69,6 +70,7 @@ def _progress_bar() -> Iterator[ProgressFn | None]:
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        console=Console(file=sys.stderr),  # stdout carries the summary lines
         transient=False,
     )
     tasks: dict[str, TaskID] = {}
