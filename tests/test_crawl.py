@@ -13,6 +13,7 @@ from scraper.crawl import SourceSummary, crawl_source
 from scraper.pipeline import Context
 from scraper.polite import HOST_FAILURE_LIMIT
 from scraper.prefetch import PREFETCH_DEPTH
+from scraper.store import Archive
 from tests.crawl_site import YNA, fallbacks, publish, write_config
 from tests.server import Fault, FixtureServer, rss
 
@@ -174,13 +175,19 @@ def test_one_request_in_flight_per_host_across_threads(
     for path in site.articles:
         server.fault(path, Fault(status=200, stall=0.05, body=b""))
     config = _config(tmp_path, server)
+    # create the index first: two connections racing to create it can meet "database is
+    # locked" on PRAGMA journal_mode=WAL (a store.py issue, reported; not what this tests)
+    Archive(config.archive.path).close()
+    summaries: list[SourceSummary] = []
     threads = [
-        threading.Thread(target=_crawl, args=(config, name)) for name in ("yonhap", "koreaherald")
+        threading.Thread(target=lambda n=name: summaries.append(_crawl(config, n)))
+        for name in ("yonhap", "koreaherald")
     ]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
+    assert len(summaries) == 2  # both crawls ran to the end
     # the stalled answers never overlapped: each request arrived after the previous stall
     hits = [h for h in server.hits if h.path in site.articles]
     assert len(hits) >= 6
