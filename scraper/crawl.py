@@ -165,8 +165,11 @@ def crawl_source(
         todo = _work_list(ctx, source, settings, targets, summary)
         if limit is not None:
             todo = todo[:limit]
-        if todo:
-            polite.allowed(todo[0].fetch_url)  # read robots.txt here, on the index's thread
+        try:
+            if todo:  # read robots.txt here, on the thread that owns the index connection
+                polite.allowed(todo[0].fetch_url)
+        except Cancelled:
+            summary.deferred, todo = len(todo), []
         handled = 0
         with Prefetcher(ctx.fetcher, polite, todo, stop=stop) as ahead:
             for item in ahead:

@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 SleepFn = Callable[[float], None]
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class Gate(Protocol):
@@ -205,7 +204,7 @@ class Fetcher:
         try:
             page = self._send_once(url, headers, source)
             status = page.status
-            failed = status in RETRYABLE_STATUSES or status >= 500
+            failed = status == 429 or status >= 500  # the host is struggling
             retry_after = parse_retry_after(page.header("retry-after"))
             return page
         except FetchError as exc:

@@ -128,7 +128,6 @@ class Polite:
         self._failures: dict[str, int] = {}
         self._backed_off: set[str] = set()
         self._state_lock = threading.Lock()
-        self.waited = 0.0  # seconds spent waiting for host slots (for stats and tests)
 
     @contextmanager
     def attached(self) -> Iterator[Polite]:
@@ -148,7 +147,7 @@ class Polite:
         return self.robots(origin_of(url)).allows(url, self.user_agent)
 
     def robots(self, origin: str) -> RobotsRules:
-        with self._robots_lock:  # one reader per origin; others wait for its answer
+        with self._robots_lock:  # one reader at a time; the others wait for its answer
             cached = self._robots.get(origin)
             if cached is not None and self.wall() - cached.fetched_at < ROBOTS_TTL:
                 return cached
@@ -231,7 +230,6 @@ class Polite:
                 wait = max(slot.last_end + delay, slot.not_before) - self.clock()
                 if wait <= 0:
                     break
-                self.waited += wait
                 self.sleep(wait)
         except BaseException:
             slot.lock.release()
