@@ -147,12 +147,12 @@ def test_robots_outcomes(server: FixtureServer, tmp_path: Path) -> None:
 
 
 def test_crawl_delay_paces_requests_to_the_host(server: FixtureServer, tmp_path: Path) -> None:
-    publish(server, yonhap=3, robots="User-agent: *\nCrawl-delay: 0.15\n")
+    publish(server, yonhap=3, robots="User-agent: *\nCrawl-delay: 0.1\n")
     summary = _crawl(_config(tmp_path, server, min_delay=0.05))
     assert summary.new == 3
     hits = [h for h in server.hits if h.path != "/robots.txt"]
     gaps = [b.at - a.at for a, b in pairwise(hits)]
-    assert len(gaps) >= 5 and min(gaps) >= 0.14
+    assert len(gaps) >= 5 and min(gaps) >= 0.095
 
 
 def test_a_failing_host_is_backed_off_for_the_rest_of_the_run(
