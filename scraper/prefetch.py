@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from scraper.errors import FetchError, ParseError, RobotsDisallowed, ScraperError
+from scraper.errors import FetchError, RobotsDisallowed, ScraperError
 from scraper.fetch import Fetcher
 from scraper.models import Article, FetchedPage
 from scraper.pipeline import extract_page
@@ -120,8 +120,8 @@ class Prefetcher:
             return Fetched(target, error=internal)
         try:
             article: Article | None = extract_page(target, page)
-        except ParseError:
-            article = None  # the main thread extracts again and records the failure
+        except Exception:  # the main thread extracts again: a ParseError is recorded there,
+            article = None  # and anything else surfaces there rather than in this thread
         return Fetched(target, page=page, article=article)
 
     def _put(self, item: object) -> bool:
