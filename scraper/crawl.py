@@ -1,4 +1,10 @@
-"""One crawl pass: discover article URLs per source, archive the ones not stored yet."""
+"""One crawl pass: discover article URLs per source, archive the ones not stored yet.
+
+Per source: discovery (``scraper.discover``: feeds → sitemaps → section pages) → the frontier
+(``scraper.frontier``: what is new, what an earlier run left to do) → robots.txt → one article
+at a time through ``pipeline.archive_article``, all under the politeness gate
+(``scraper.polite``). An article already archived is never downloaded again by a crawl.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,22 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from scraper import frontier
 from scraper.config import SourceConfig
-from scraper.discover import Discovered, parse_feed, parse_list_page
-from scraper.errors import FetchError, ParseError, ScraperError
-from scraper.pipeline import Context, archive_article
+from scraper.discover import Discovered, discover
+from scraper.errors import (
+    Cancelled,
+    FetchError,
+    HostBackedOff,
+    ParseError,
+    RobotsDisallowed,
+    ScraperError,
+)
+from scraper.pipeline import Context, archive_page
+from scraper.polite import Polite
+from scraper.prefetch import Fetched, Prefetcher
 from scraper.sources import Source, by_name
-from scraper.urls import Target, allowed_hosts, on_base
+from scraper.urls import Target, on_base
 
 log = logging.getLogger(__name__)
 
@@ -22,23 +38,32 @@ ProgressFn = Callable[[str, int, int], None]  # (source, done, total)
 @dataclass
 class SourceSummary:
     source: str
-    discovered: int = 0
+    discovered: int = 0  # distinct article URLs listed by discovery this run
     new: int = 0
     revised: int = 0
-    unchanged: int = 0
+    unchanged: int = 0  # fetched again and found identical
     failed: int = 0
     skipped_robots: int = 0
-    known: int = 0
-    method: str | None = None  # the discovery method that produced the candidates
+    known: int = 0  # listed again but already settled (archived, gone, rejected): not fetched
+    resumed: int = 0  # left over from an earlier run and done in this one
+    deferred: int = 0  # not tried: the host was backed off or the run was stopped
+    not_modified: int = 0  # discovery endpoints that answered 304
+    method: str | None = None  # the discovery tier that produced the candidates
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        extra = f", deferred {self.deferred}" if self.deferred else ""
         return (
             f"{self.source}: discovered {self.discovered}, new {self.new}, revised {self.revised}, "
             f"unchanged {self.unchanged + self.known}, failed {self.failed}, "
-            f"skipped by robots {self.skipped_robots}"
+            f"skipped by robots {self.skipped_robots}{extra}"
             + (f" (via {self.method})" if self.method else "")
         )
+
+    @property
+    def ok(self) -> bool:
+        """Everything that was due is archived (robots skips are not due)."""
+        return self.failed == 0 and self.deferred == 0
 
 
 @dataclass
@@ -49,83 +74,61 @@ class CrawlSummary:
     def failed(self) -> int:
         return sum(s.failed for s in self.sources)
 
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.sources)
+
     def line(self) -> str:
         return "; ".join(s.line() for s in self.sources) or "no sources enabled"
 
 
-def _endpoints(source: Source) -> list[tuple[str, str]]:
-    return (
-        [("feed", p) for p in source.feeds]
-        + [("sitemap", p) for p in source.sitemaps]
-        + [("section", p) for p in source.section_pages]
+def _target(source: Source, settings: SourceConfig, url: str) -> Target | None:
+    found = source.match(url)
+    if found is None:
+        return None
+    canonical = found[0].canonical.format(id=found[1])
+    return Target(
+        source=source,
+        settings=settings,
+        fetch_url=on_base(settings, canonical),
+        canonical_url=canonical,
+        native_id=found[1],
     )
 
 
-def discover(
-    ctx: Context, source: Source, settings: SourceConfig, summary: SourceSummary
-) -> list[Discovered]:
-    """Walk the discovery chain (feeds → sitemaps → section pages) until one yields links."""
-    hosts = allowed_hosts(source, settings)
-    for kind, path in _endpoints(source):
-        url = settings.base_url + path
-        row = ctx.archive.url_row(url)
-        headers = {}
-        if row is not None and row["etag"]:
-            headers["If-None-Match"] = row["etag"]
-        if row is not None and row["last_modified"]:
-            headers["If-Modified-Since"] = row["last_modified"]
-        try:
-            page = ctx.fetcher.get(url, allowed_hosts=hosts, source=source.name, headers=headers)
-        except FetchError as exc:
-            log.warning("%s %s failed: %s; trying the next discovery method", kind, url, exc)
-            summary.errors.append(f"{kind} {path}: {exc}")
-            continue
-        if page.status == 304:
-            ctx.archive.mark_url(url, source.name, kind=kind, state="done", http_status=304)
-            summary.method = f"{kind} {path} (not modified)"
-            return []
-        if kind == "section":
-            items = parse_list_page(page.text, page.final_url, source.list_link_selectors)
-        else:
-            items = parse_feed(page.body, page.final_url)
-        ctx.archive.mark_url(
-            url,
-            source.name,
-            kind=kind,
-            state="done",
-            http_status=page.status,
-            etag=page.header("etag"),
-            last_modified=page.header("last-modified"),
-        )
-        items = [i for i in items if source.match(i.url)]
-        if items:
-            summary.method = f"{kind} {path}"
-            return items
-        log.warning("%s %s listed no articles; trying the next discovery method", kind, url)
-    return []
-
-
 def _targets(source: Source, settings: SourceConfig, items: Iterable[Discovered]) -> list[Target]:
+    """Canonical, de-duplicated targets in discovery order."""
     seen: set[str] = set()
     targets = []
     for item in items:
-        found = source.match(item.url)
-        if found is None:
+        target = _target(source, settings, item.url)
+        if target is None or target.canonical_url in seen:
             continue
-        canonical = found[0].canonical.format(id=found[1])
-        if canonical in seen:
-            continue
-        seen.add(canonical)
-        targets.append(
-            Target(
-                source=source,
-                settings=settings,
-                fetch_url=on_base(settings, canonical),
-                canonical_url=canonical,
-                native_id=found[1],
-            )
-        )
+        seen.add(target.canonical_url)
+        targets.append(target)
     return targets
+
+
+def _work_list(
+    ctx: Context,
+    source: Source,
+    settings: SourceConfig,
+    found: list[Target],
+    summary: SourceSummary,
+) -> list[Target]:
+    """Discovered targets not settled yet, then what earlier runs left pending."""
+    known = frontier.states(ctx.archive, (t.canonical_url for t in found))
+    todo = []
+    for target in found:
+        if known.get(target.canonical_url) in frontier.SETTLED_STATES:
+            summary.known += 1
+        else:
+            todo.append(target)
+    listed = {t.canonical_url for t in found}
+    for url in frontier.pending(ctx.archive, source.name):
+        if url not in listed and (left := _target(source, settings, url)) is not None:
+            todo.append(left)
+    return todo
 
 
 def crawl_source(
@@ -136,33 +139,78 @@ def crawl_source(
     progress: ProgressFn | None = None,
     stop: threading.Event | None = None,
 ) -> SourceSummary:
+    """One pass over one source; see the module docstring."""
     source = by_name(settings.name)
     summary = SourceSummary(source=source.name)
-    targets = _targets(source, settings, discover(ctx, source, settings, summary))
-    summary.discovered = len(targets)
-    todo = []
-    for target in targets:
-        row = ctx.archive.url_row(target.canonical_url)
-        if row is not None and row["state"] in ("done", "gone"):
-            summary.known += 1
-        else:
-            todo.append(target)
-    if limit is not None:
-        todo = todo[:limit]
-    for i, target in enumerate(todo, 1):
-        if stop is not None and stop.is_set():
-            break
+    polite = Polite(
+        ctx.fetcher, ctx.archive, min_delay=settings.min_delay, source=source.name, stop=stop
+    )
+
+    def seen(items: list[Discovered]) -> None:
+        frontier.record_seen(
+            ctx.archive, source.name, (t.canonical_url for t in _targets(source, settings, items))
+        )
+
+    with polite.attached():
         try:
-            result = archive_article(ctx, target)
-        except (FetchError, ParseError) as exc:
-            summary.failed += 1
-            summary.errors.append(str(exc))
-            log.warning("failed %s: %s", target.canonical_url, exc)
-        else:
-            setattr(summary, result.status, getattr(summary, result.status) + 1)
-        if progress is not None:
-            progress(source.name, i, len(todo))
+            found = discover(ctx.fetcher, ctx.archive, source, settings, seen)
+        except Cancelled:
+            return summary
+        summary.method = found.method
+        summary.not_modified = found.not_modified
+        summary.errors.extend(f"{e.kind} {e.path}: {e.error}" for e in found.failed)
+        targets = _targets(source, settings, found.items)
+        summary.discovered = len(targets)
+        listed = {t.canonical_url for t in targets}
+        todo = _work_list(ctx, source, settings, targets, summary)
+        if limit is not None:
+            todo = todo[:limit]
+        try:
+            if todo:  # read robots.txt here, on the thread that owns the index connection
+                polite.allowed(todo[0].fetch_url)
+        except Cancelled:
+            summary.deferred, todo = len(todo), []
+        handled = 0
+        with Prefetcher(ctx.fetcher, polite, todo, stop=stop) as ahead:
+            for item in ahead:
+                resumed = item.target.canonical_url not in listed
+                _settle(ctx, item, summary, resumed=resumed)
+                handled += 1
+                if progress is not None:
+                    progress(source.name, handled, len(todo))
+                # on a stop the prefetcher sends nothing more; what it already fetched is
+                # stored rather than thrown away and downloaded again next run
+        summary.deferred += len(todo) - handled
+    if summary.deferred:
+        log.warning("%s: %d articles left for the next run", source.name, summary.deferred)
     return summary
+
+
+def _settle(ctx: Context, item: Fetched, summary: SourceSummary, *, resumed: bool) -> None:
+    """Store a fetched page, or record why there is none."""
+    target, name = item.target, item.target.source.name
+    try:
+        if item.page is None:
+            raise item.error or FetchError("nothing fetched", url=target.fetch_url)
+        result = archive_page(ctx, target, item.page, item.article)
+    except (Cancelled, HostBackedOff):
+        summary.deferred += 1
+        frontier.mark(ctx.archive, target.canonical_url, name, "new")  # not the URL's fault
+        return
+    except RobotsDisallowed:
+        summary.skipped_robots += 1
+        frontier.mark(ctx.archive, target.canonical_url, name, "robots")
+        log.info("robots.txt disallows %s; skipped", target.fetch_url)
+        return
+    except (FetchError, ParseError) as exc:
+        summary.failed += 1
+        summary.errors.append(str(exc))
+        state = frontier.record_failure(ctx.archive, target.canonical_url, name, exc)
+        log.warning("failed %s (%s): %s", target.canonical_url, state, exc)
+        return
+    setattr(summary, result.status, getattr(summary, result.status) + 1)
+    if resumed:
+        summary.resumed += 1
 
 
 def crawl(

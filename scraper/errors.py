@@ -9,7 +9,9 @@
     │   ├── HttpStatusError           final non-2xx status (``.status``; retryable: 429, 5xx)
     │   ├── TooLarge                  the body passed ``http.max_bytes``
     │   ├── RedirectRefused           a redirect left the source's hosts
-    │   └── RobotsDisallowed          robots.txt forbids the URL
+    │   ├── RobotsDisallowed          robots.txt forbids the URL
+    │   ├── HostBackedOff             the host kept failing; no more requests to it this run
+    │   └── Cancelled                 the run is stopping (service shutdown); not the URL's fault
     ├── ParseError                    the bytes are not an article we can extract
     └── StoreError                    the archive could not be written or read
 
@@ -99,6 +101,14 @@ class RedirectRefused(FetchError):
 
 class RobotsDisallowed(FetchError):
     """robots.txt disallows this URL for our user agent."""
+
+
+class HostBackedOff(FetchError):
+    """The host failed too many exchanges in a row; it is left alone for the rest of the run."""
+
+
+class Cancelled(FetchError):
+    """A stop was requested while waiting to send; the URL is left for the next run."""
 
 
 class ParseError(ScraperError):

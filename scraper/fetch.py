@@ -1,8 +1,9 @@
 """HTTP with httpx: one GET with redirects kept inside the source's hosts, a size cap, charset
 detection, and retries with backoff for what is worth retrying.
 
-Layers, bottom up: ``_send_once`` (one exchange, raw bytes kept for the WARC) → ``Fetcher.get``
-(redirects, retries, Retry-After) → the crawler's politeness layer (``scraper.polite``).
+Layers, bottom up: ``_send_once`` (one exchange, raw bytes kept for the WARC) → ``_exchange``
+(asks the ``gate``, if any, before every exchange: robots.txt, per-host pacing, host backoff;
+see ``scraper.polite``) → ``Fetcher.get`` (redirects, retries, Retry-After).
 The network is injected: pass ``transport=httpx.MockTransport(…)`` in tests.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -37,6 +39,20 @@ log = logging.getLogger(__name__)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 SleepFn = Callable[[float], None]
+
+
+class Gate(Protocol):
+    """Consulted around every single HTTP exchange (each redirect hop and each retry).
+
+    ``before`` may wait (pacing) or raise a ``FetchError`` (robots, a backed-off host); when it
+    returns, ``after`` is always called once the exchange is over, with the status received
+    (``None`` when no response came) and whether the host failed us (timeout, 429, 5xx)."""
+
+    def before(self, url: str, source: str | None) -> None: ...
+
+    def after(
+        self, url: str, status: int | None, *, failed: bool, retry_after: float | None
+    ) -> None: ...
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -90,9 +106,11 @@ class Fetcher:
         transport: httpx.BaseTransport | None = None,
         sleep: SleepFn = time.sleep,
         rng: random.Random | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.config = config
         self.sleep = sleep
+        self.gate = gate
         self.rng = rng or random.Random()
         self.client = httpx.Client(
             transport=transport,
@@ -187,6 +205,26 @@ class Fetcher:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def _exchange(self, url: str, headers: dict[str, str], source: str | None) -> FetchedPage:
+        gate = self.gate
+        if gate is None:
+            return self._send_once(url, headers, source)
+        gate.before(url, source)
+        status: int | None = None
+        failed = True
+        retry_after: float | None = None
+        try:
+            page = self._send_once(url, headers, source)
+            status = page.status
+            failed = status == 429 or status >= 500  # the host is struggling
+            retry_after = parse_retry_after(page.header("retry-after"))
+            return page
+        except FetchError as exc:
+            failed = exc.retryable
+            raise
+        finally:
+            gate.after(url, status, failed=failed, retry_after=retry_after)
+
     # -- redirects, retries -------------------------------------------------------------------
     def get(
         self,
@@ -234,7 +272,7 @@ class Fetcher:
     ) -> FetchedPage:
         current = url
         for _ in range(self.config.max_redirects + 1):
-            page = self._send_once(current, headers, source)
+            page = self._exchange(current, headers, source)
             if page.status not in REDIRECT_STATUSES:
                 return page if current == url else _with_origin(page, url)
             location = page.header("location")

@@ -12,6 +12,7 @@ from scraper.config import Config
 from scraper.errors import ParseError, ScraperError
 from scraper.extract import extract
 from scraper.fetch import Fetcher
+from scraper.models import Article, FetchedPage
 from scraper.store import Archive, SaveResult
 from scraper.urls import Target, allowed_hosts
 from scraper.warc import WarcStore
@@ -75,20 +76,36 @@ def archive_article(
             target.canonical_url, source, state="failed", http_status=status, error=str(exc)
         )
         raise
+    return archive_page(ctx, target, page)
+
+
+def extract_page(target: Target, page: FetchedPage) -> Article:
+    """The article in a fetched page (pure: no I/O, safe on any thread)."""
+    return extract(
+        page.body,
+        target.canonical_url,
+        source=target.source,
+        fetched_at=page.fetched_at,
+        content_type=page.header("content-type"),
+        where=target.canonical_url,
+    )
+
+
+def archive_page(
+    ctx: Context, target: Target, page: FetchedPage, article: Article | None = None
+) -> SaveResult:
+    """The steps after the fetch: WARC, extract, store. The crawler fetches (and extracts)
+    ahead on another thread, passing ``article``, so the network, the CPU work and the disk
+    waits overlap; without it the page is extracted here."""
+    source = target.source.name
     ref = ctx.warcs.append(
         source,
         page,
         metadata={"canonical_url": target.canonical_url, "article_id": target.article_id},
     )
     try:
-        article = extract(
-            page.body,
-            target.canonical_url,
-            source=target.source,
-            fetched_at=page.fetched_at,
-            content_type=page.header("content-type"),
-            where=target.canonical_url,
-        )
+        if article is None:
+            article = extract_page(target, page)
     except ParseError as exc:
         ctx.archive.mark_url(
             target.canonical_url, source, state="failed", http_status=page.status, error=str(exc)

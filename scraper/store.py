@@ -115,6 +115,17 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at TEXT NOT NULL
     );
     """,
+    # 3: robots.txt per origin (scheme://host:port), re-read after a day (scraper/polite.py)
+    """
+    CREATE TABLE robots (
+        origin TEXT PRIMARY KEY,
+        status INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        fetched_at TEXT NOT NULL
+    );
+    """,
 )
 
 

@@ -1,7 +1,11 @@
 """A real HTTP server on 127.0.0.1 for end-to-end tests: fixture pages, feeds, robots.txt,
-ETags, and faults injected per path (status codes, Retry-After, truncation, stalls).
+ETags / Last-Modified (answered with 304), and faults injected per path (status codes,
+Retry-After, truncation, stalls).
 
 Headers and body go out in one write with TCP_NODELAY, so loopback requests are fast.
+The helpers at the end build feeds, sitemaps and list pages, and copies of a fixture article
+under another id (the id rewritten in the canonical link and og:url too, so each copy extracts
+to its own article).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -37,6 +42,7 @@ class Route:
     status: int = 200
     etag: bool = True  # send an ETag and answer If-None-Match with 304
     headers: dict[str, str] = field(default_factory=dict)
+    last_modified: str | None = None  # sent, and If-Modified-Since equal to it gets a 304
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,9 @@ class FixtureServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -96,6 +104,11 @@ class FixtureServer:
     def requests_for(self, path: str) -> list[Hit]:
         with self.lock:
             return [h for h in self.hits if h.path == path]
+
+    def paths(self) -> list[str]:
+        """Every path requested so far, in order."""
+        with self.lock:
+            return [h.path for h in self.hits]
 
     # -- answering ------------------------------------------------------------------------------
     def _send(
@@ -141,6 +154,14 @@ class FixtureServer:
             self._send(h, 404, {"Content-Type": "text/plain"}, b"not found")
             return
         headers = {"Content-Type": route.content_type, **route.headers}
+        if route.last_modified:
+            headers["Last-Modified"] = route.last_modified
+            if req_headers.get("if-modified-since") == route.last_modified and (
+                not route.etag or "if-none-match" not in req_headers
+            ):
+                self._record(path, req_headers, 304)
+                self._send(h, 304, {"Last-Modified": route.last_modified}, b"")
+                return
         if route.etag:
             tag = '"' + hashlib.sha1(route.body).hexdigest()[:16] + '"'
             headers["ETag"] = tag
@@ -166,3 +187,64 @@ def serve(server: FixtureServer) -> Iterator[FixtureServer]:
         yield server
     finally:
         server.stop()
+
+
+YONHAP_FIXTURE_IDS = {15: "AEN20230419000952325"}
+KH3_FIXTURE_ID = "10604071"
+
+
+def yonhap_copy(n: int, native_id: str) -> bytes:
+    """Fixture ``yna_article_<n>`` as if published under ``native_id`` (``AEN…``)."""
+    html = yonhap_fixture(n)
+    original = _yonhap_id(html)
+    return html.replace(original.encode(), native_id.encode())
+
+
+def _yonhap_id(html: bytes) -> str:
+    marker = b'og:url" content="https://en.yna.co.kr/view/'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index(b'"', start)].decode()
+
+
+def kh3_copy(article_no: str) -> bytes:
+    """The KH-3 fixture page as if it were ``/article/<article_no>``."""
+    html = (FIXTURES / "koreaherald" / f"kh3_article_{KH3_FIXTURE_ID}.html").read_bytes()
+    return html.replace(KH3_FIXTURE_ID.encode(), article_no.encode())
+
+
+def rss(links: list[str], title: str = "feed") -> bytes:
+    """An RSS 2.0 feed listing ``links`` (newest first, as the sites do)."""
+    items = "".join(
+        f"<item><title>item {i}</title><link>{escape(link)}</link>"
+        f"<pubDate>Wed, 19 Apr 2023 11:{i % 60:02d}:00 +0900</pubDate></item>"
+        for i, link in enumerate(links)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>{escape(title)}</title>{items}</channel></rss>"
+    ).encode()
+
+
+def sitemap(locs: list[str], *, index: bool = False) -> bytes:
+    """A sitemap (or, with ``index``, a sitemap index) of ``locs``."""
+    outer, inner = ("sitemapindex", "sitemap") if index else ("urlset", "url")
+    entries = "".join(f"<{inner}><loc>{escape(loc)}</loc></{inner}>" for loc in locs)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<{outer} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</{outer}>'
+    ).encode()
+
+
+def list_page(hrefs: list[str], *, korea_herald: bool = False) -> bytes:
+    """A section page: Korea Herald KH-3 markup or Yonhap's /news list."""
+    if korea_herald:
+        items = "".join(f'<li><a href="{escape(h)}">story</a></li>' for h in hrefs)
+        body = f'<article class="recent_news"><ul class="news_list">{items}</ul></article>'
+    else:
+        items = "".join(
+            f'<li><div class="tit"><a href="{escape(h)}">story</a></div></li>' for h in hrefs
+        )
+        body = f'<div class="smain-list-type01"><ul>{items}</ul></div>'
+    return (
+        f"<!doctype html><html><body><nav><a href='/'>home</a></nav>{body}</body></html>".encode()
+    )

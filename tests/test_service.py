@@ -122,6 +122,10 @@ def test_sigterm_abandons_a_request_stuck_past_the_grace_period(
     stuck = f"/view/{YONHAP[2]}"
     server.fault(stuck, Fault(status=200, stall=60))  # answers after a minute
     cfg = service_config(tmp_path, server.url, http_timeout=60, service="stop_grace = 2")
+    # one request in flight per host: the Korea Herald must be another origin (same server)
+    # to crawl while Yonhap's request hangs
+    head, kh = cfg.read_text().split("[sources.koreaherald]")
+    cfg.write_text(head + "[sources.koreaherald]" + kh.replace("127.0.0.1", "localhost", 1))
     serve = ServeProcess.start(tmp_path, "--config", str(cfg), "serve")
     try:
         wait_for(lambda: server.requests_for(stuck), what="the stuck request")

@@ -1,24 +1,53 @@
-"""``scraper crawl``: one discovery + fetch pass."""
+"""``scraper crawl``: one discovery + fetch pass, with a progress bar on a terminal."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
-from scraper.crawl import crawl
+from scraper.crawl import ProgressFn, crawl
 from scraper.errors import ConfigError
 from scraper.pipeline import Context
+
+DESCRIPTION = """\
+Make one pass over the enabled sources: discover article URLs, fetch only what is new, archive it.
+
+Discovery reads every RSS feed of a source (the all-news feed and the per-section ones) with a
+conditional GET; only if all of them fail or list nothing does it fall back to the news sitemap,
+then to the section pages. URLs are canonicalized (tracking query strings dropped), so an article
+has one identity. Articles already archived, gone (404/410) or rejected (not an article) are not
+requested again; articles that failed transiently, or that an interrupted run left over, are
+tried again.
+
+Politeness: robots.txt is obeyed (Disallow; Crawl-delay when larger than min_delay), one request
+is in flight per host, min_delay seconds apart; timeouts, dropped connections, truncated bodies,
+429 and 5xx are retried with exponential backoff and jitter (Retry-After honoured), and a host
+that keeps failing is left alone for the rest of the run.
+
+Output: one summary line per source on stdout (discovered / new / revised / unchanged / failed /
+skipped by robots, and the discovery method used); a progress bar on stderr when it is a
+terminal, log lines otherwise. Exit status 0 when everything due was archived, 1 when some
+articles failed or were left for the next run (the rest are stored)."""
+
+EPILOG = """\
+examples:
+  scraper crawl
+  scraper crawl --source koreaherald --limit 10
+  scraper --log-format json crawl --source yonhap 2> crawl.log"""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "crawl",
         help="one discovery + fetch pass over the enabled sources",
-        description="Discover article URLs from each enabled source's feeds (then sitemaps, then "
-        "section pages if a feed fails or is empty) and archive the ones not stored yet. Prints "
-        "one summary line per source. Exit 1 if some articles failed (the rest are stored).",
-        epilog="examples:\n  scraper crawl\n  scraper crawl --source koreaherald --limit 10",
+        description=DESCRIPTION,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
@@ -27,8 +56,32 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=("yonhap", "koreaherald"),
         help="only this source (repeatable)",
     )
-    p.add_argument("--limit", type=int, metavar="N", help="at most N new articles per source")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N articles fetched per source")
     p.set_defaults(func=cmd_crawl)
+
+
+@contextmanager
+def _progress_bar() -> Iterator[ProgressFn | None]:
+    """A rich progress bar on stderr when it is a terminal; nothing otherwise (logs suffice)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(file=sys.stderr),  # stdout carries the summary lines
+        transient=False,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def update(source: str, done: int, total: int) -> None:
+        if source not in tasks:
+            tasks[source] = bar.add_task(source, total=total)
+        bar.update(tasks[source], completed=done, total=total)
+
+    with bar:
+        yield update
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
@@ -38,9 +91,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     for name in args.source or ():
         if name not in config.sources or not config.sources[name].enabled:
             raise ConfigError(f"source {name} is not enabled in the config")
-    with Context.open(config) as ctx:
-        summary = crawl(ctx, args.source, limit=args.limit)
+    with Context.open(config) as ctx, _progress_bar() as progress:
+        summary = crawl(ctx, args.source, limit=args.limit, progress=progress)
     for s in summary.sources:
         print(s.line())
     sys.stdout.flush()
-    return EXIT_FAILED if summary.failed else EXIT_OK
+    return EXIT_OK if summary.ok else EXIT_FAILED

@@ -314,7 +314,18 @@ SOURCE = Source(
         ),
     ),
     parsers=(KH3(), KH2(), KH1()),
-    feeds=("/rss/newsAll",),
+    # KH-3 feeds (2025/2026, evidence/SELECTORS.md §1): all news (50 items), then per section.
+    # No sitemap: the ones scrapers name are unverified.
+    feeds=(
+        "/rss/newsAll",
+        "/rss/kh_National",
+        "/rss/kh_Business",
+        "/rss/kh_LifenCulture",
+        "/rss/kh_Sports",
+        "/rss/kh_World",
+        "/rss/kh_Opinion",
+        "/rss/kh_Kpop",
+    ),
     section_pages=("/National", "/Business", "/LifenCulture", "/Sports", "/World", "/Opinion"),
     list_link_selectors=(
         "article.recent_news ul.news_list li a",

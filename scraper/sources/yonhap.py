@@ -150,7 +150,9 @@ SOURCE = Source(
         ),
     ),
     parsers=(Y1(),),
-    feeds=("/RSS/news.xml",),
+    # all news, then the section feeds named in the evidence (RSSHub /yna/en/national; feed list
+    # at /channel/index). Not /RSS/industry.xml: reported in 2026 to answer HTML, not XML.
+    feeds=("/RSS/news.xml", "/RSS/nk.xml", "/RSS/national.xml"),
     sitemaps=("/news-sitemap.xml",),
     section_pages=("/news",),
     list_link_selectors=("div.smain-list-type01 li .tit a", "a[href*='/view/AEN']"),
