@@ -12,6 +12,7 @@ from scraper.config import Config
 from scraper.errors import ParseError, ScraperError
 from scraper.extract import extract
 from scraper.fetch import Fetcher
+from scraper.models import FetchedPage
 from scraper.store import Archive, SaveResult
 from scraper.urls import Target, allowed_hosts
 from scraper.warc import WarcStore
@@ -75,6 +76,13 @@ def archive_article(
             target.canonical_url, source, state="failed", http_status=status, error=str(exc)
         )
         raise
+    return store_page(ctx, target, page)
+
+
+def store_page(ctx: Context, target: Target, page: FetchedPage) -> SaveResult:
+    """Keep the raw capture of a fetched article page, extract it and store the article (the
+    second half of ``archive_article``; ``scraper recheck`` calls it after a conditional GET)."""
+    source = target.source.name
     ref = ctx.warcs.append(
         source,
         page,

@@ -443,6 +443,18 @@ class Archive:
                 (self.root / row["path"]).unlink()
         return path
 
+    def rebuild_search(self) -> None:
+        """Refill the FTS table from the article files (after a VACUUM renumbered rowids, or
+        when ``scraper check`` finds the two apart)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM articles_fts")
+            for row in db.execute("SELECT rowid, path FROM articles").fetchall():
+                article = self.load_file(self.root / row["path"])
+                db.execute(
+                    "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
+                    (row["rowid"], article.title, article.body),
+                )
+
     def iter_articles(
         self,
         *,
