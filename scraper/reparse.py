@@ -7,9 +7,15 @@ not change, our reading of it did)."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from scraper.dates import now_iso
 from scraper.errors import ParseError, StoreError
@@ -46,9 +52,9 @@ def _comparable(article: Article) -> dict[str, object]:
     return data
 
 
-def reparse_one(archive: Archive, stored: Article, warc_file: str, offset: int) -> Article | None:
+def reparse_one(root: Path, stored: Article, warc_file: str, offset: int) -> Article | None:
     """The re-extracted record when it differs from ``stored``, else None."""
-    response = read_response(archive.root, warc_file, offset)
+    response = read_response(root, warc_file, offset)
     fresh = extract(
         response.body,
         stored.url,
@@ -65,16 +71,35 @@ def reparse_one(archive: Archive, stored: Article, warc_file: str, offset: int) 
     return fresh
 
 
-def reparse(
-    archive: Archive,
-    *,
-    source: str | None = None,
-    since: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> ReparseSummary:
-    """Re-extract every stored article (of ``source``, published on or after ``since``)."""
-    summary = ReparseSummary()
-    stamp = now_iso()
+@dataclass(frozen=True)
+class _Job:
+    article_id: str
+    path: str
+    warc_file: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    job: _Job
+    fresh: dict[str, Any] | None = None  # the changed record, None when unchanged
+    error: str | None = None
+
+
+def _work(root: str, job: _Job) -> _Outcome:
+    """One article, in a worker process: read file and capture, extract, compare."""
+    base = Path(root)
+    try:
+        stored = Article.from_dict(json.loads((base / job.path).read_text("utf-8")))
+        fresh = reparse_one(base, stored, job.warc_file, job.offset)
+    except (ParseError, StoreError, OSError, ValueError) as exc:
+        return _Outcome(job, error=str(exc))
+    return _Outcome(job, fresh=fresh.to_dict() if fresh is not None else None)
+
+
+def _jobs(
+    archive: Archive, summary: ReparseSummary, source: str | None, since: str | None
+) -> list[_Job]:
     sql = (
         "SELECT a.id, a.path, r.warc_file, r.warc_offset, "
         "(SELECT c.warc_file || char(9) || c.warc_offset FROM captures c "
@@ -89,13 +114,9 @@ def reparse(
     if since:
         sql += " AND a.published_at >= ?"
         args.append(since)
-    # the rows are read first: rewriting records while a cursor walks the same table would
-    # let SQLite revisit updated rows
-    rows = archive.db.execute(sql + " ORDER BY a.rowid", args).fetchall()
-    for row in rows:
-        summary.checked += 1
-        if progress is not None:
-            progress(summary.checked)
+    jobs = []
+    # read first: rewriting records while a cursor walks the same table could revisit rows
+    for row in archive.db.execute(sql + " ORDER BY a.rowid", args).fetchall():
         warc_file, offset = row["warc_file"], row["warc_offset"]
         if warc_file is None and row["latest"]:
             warc_file, _, text = row["latest"].partition("\t")
@@ -103,15 +124,53 @@ def reparse(
         if warc_file is None:
             summary.no_capture += 1
             continue
-        try:
-            stored = archive.load_file(archive.root / row["path"])
-            fresh = reparse_one(archive, stored, warc_file, offset)
-            if fresh is not None:
-                archive.replace_record(fresh.evolve(parsed_at=stamp))
+        jobs.append(_Job(row["id"], row["path"], warc_file, offset))
+    return jobs
+
+
+def reparse(
+    archive: Archive,
+    *,
+    source: str | None = None,
+    since: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ReparseSummary:
+    """Re-extract every stored article (of ``source``, published on or after ``since``).
+
+    Extraction runs in ``workers`` processes (default: one per core; parsing is CPU-bound and
+    the GIL would serialize threads); this process alone writes files and the index."""
+    summary = ReparseSummary()
+    stamp = now_iso()
+    jobs = _jobs(archive, summary, source, since)
+    workers = workers or os.cpu_count() or 1
+    root = str(archive.root)
+    if workers > 1 and len(jobs) > 200:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        outcomes: Iterator[_Outcome] = pool.map(_work, itertools.repeat(root), jobs, chunksize=64)
+    else:
+        pool = None
+        outcomes = (_work(root, job) for job in jobs)
+    try:
+        for outcome in outcomes:
+            summary.checked += 1
+            if progress is not None:
+                progress(summary.checked)
+            if outcome.error is not None:
+                summary.failed += 1
+                summary.errors.append(f"{outcome.job.article_id}: {outcome.error}")
+                log.warning("reparse of %s failed: %s", outcome.job.article_id, outcome.error)
+            elif outcome.fresh is not None:
+                fresh = Article.from_dict(outcome.fresh)
+                try:
+                    archive.replace_record(fresh.evolve(parsed_at=stamp))
+                except StoreError as exc:
+                    summary.failed += 1
+                    summary.errors.append(f"{fresh.id}: {exc}")
+                    continue
                 summary.changed += 1
-                log.info("reparsed %s: %s", stored.id, fresh.parser)
-        except (ParseError, StoreError, OSError) as exc:
-            summary.failed += 1
-            summary.errors.append(f"{row['id']}: {exc}")
-            log.warning("reparse of %s failed: %s", row["id"], exc)
+                log.info("reparsed %s: %s", fresh.id, fresh.parser)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return summary
