@@ -21,12 +21,13 @@ from scraper.dates import now_iso
 from scraper.errors import ParseError, StoreError
 from scraper.extract import extract
 from scraper.models import Article
-from scraper.sources import by_name
 from scraper.store import Archive
 from scraper.warc import read_response
 
 log = logging.getLogger(__name__)
 
+# below this many articles, starting worker processes costs more than it saves
+POOL_MIN_JOBS = 200
 # what reparse carries over from the stored record rather than from the page
 _KEPT = ("revision", "story_id", "urls", "fetched_at")
 
@@ -55,10 +56,11 @@ def _comparable(article: Article) -> dict[str, object]:
 def reparse_one(root: Path, stored: Article, warc_file: str, offset: int) -> Article | None:
     """The re-extracted record when it differs from ``stored``, else None."""
     response = read_response(root, warc_file, offset)
+    # the source is read off the page and its URL, as for a first fetch, so a capture that is
+    # not this article's page fails loudly instead of being forced through another parser
     fresh = extract(
         response.body,
         stored.url,
-        source=by_name(stored.source),
         fetched_at=stored.fetched_at,
         content_type=response.headers.get("Content-Type") or response.headers.get("content-type"),
         where=f"{warc_file}@{offset}",
@@ -145,7 +147,7 @@ def reparse(
     jobs = _jobs(archive, summary, source, since)
     workers = workers or os.cpu_count() or 1
     root = str(archive.root)
-    if workers > 1 and len(jobs) > 200:
+    if workers > 1 and len(jobs) >= POOL_MIN_JOBS:
         pool = ProcessPoolExecutor(max_workers=workers)
         outcomes: Iterator[_Outcome] = pool.map(_work, itertools.repeat(root), jobs, chunksize=64)
     else:
