@@ -152,6 +152,8 @@ def recheck(
     source = by_name(settings.name)
     summary = RecheckSummary(source=source.name)
     hosts = allowed_hosts(source, settings)
+    now = now or datetime.now(UTC)
+    stamp = now.isoformat()
     for item in due(ctx.archive, now, source=source.name):
         if stop is not None and stop.is_set():
             break
@@ -176,13 +178,19 @@ def recheck(
                 target.fetch_url, allowed_hosts=hosts, source=source.name, headers=headers
             )
             if page.status == 304:
-                ctx.archive.mark_url(item.url, source.name, state="done", http_status=304)
+                ctx.archive.mark_url(
+                    item.url, source.name, state="done", http_status=304, last_checked=stamp
+                )
                 summary.not_modified += 1
                 continue
             result = store_page(ctx, target, page)
+            # the schedule runs on the clock it was given (``now``), not the store's
+            ctx.archive.mark_url(item.url, source.name, last_checked=stamp)
         except HttpStatusError as exc:
             if exc.status in (404, 410):  # withdrawn: keep what we have, stop asking
-                ctx.archive.mark_url(item.url, source.name, state="gone", http_status=exc.status)
+                ctx.archive.mark_url(
+                    item.url, source.name, state="gone", http_status=exc.status, last_checked=stamp
+                )
                 summary.gone += 1
                 continue
             summary.failed += 1
