@@ -19,6 +19,7 @@ from scraper.store import Archive
 from scraper.warc import WarcStore, scan
 from tests.archive_helpers import KH1, KH2, KH3, assert_consistent, store, yonhap
 from tests.conftest import run_cli, write_config
+from tests.server import FixtureServer
 
 YNA = "https://en.yna.co.kr/view/"
 
@@ -279,3 +280,28 @@ def test_migration_backfills_search_of_an_older_index(tmp_path: Path) -> None:
         ).fetchone()
         assert row["id"] == "yonhap:AEN20230419003800320"
         assert row["body_chars"] > 500
+
+
+def test_fetch_old_korea_herald_link_that_redirects_adds_no_second_article(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    server.add("/article/10604071", KH3.read_bytes())
+    server.add(
+        "/view.php?ud=20230419000555",
+        b"moved",
+        status=301,
+        headers={"Location": "/article/10604071"},
+        etag=False,
+    )
+    cfg = write_config(tmp_path, server.url)
+    old = "https://www.koreaherald.com/view.php?ud=20230419000555"
+    new = "https://www.koreaherald.com/article/10604071"
+    first = run_cli("--config", str(cfg), "fetch", old)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("new\tkoreaherald:10604071\t")
+    second = run_cli("--config", str(cfg), "fetch", new, old)
+    assert second.returncode == 0, second.stderr
+    assert [line.split("\t")[0] for line in second.stdout.splitlines()] == ["unchanged"] * 2
+    files = list((tmp_path / "archive" / "articles").rglob("*.json"))
+    assert len(files) == 1
+    assert json.loads(files[0].read_text())["urls"] == [old]
