@@ -117,7 +117,9 @@ class _Checker:
     def articles(self) -> None:
         db = self.archive.db
         indexed: dict[str, str] = {}
-        for row in db.execute("SELECT id, path, revision, content_hash FROM articles"):
+        # read first: repairs write to the same table
+        rows = db.execute("SELECT id, path, revision, content_hash FROM articles").fetchall()
+        for row in rows:
             indexed[row["path"]] = row["id"]
             path = self.root / row["path"]
             try:

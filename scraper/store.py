@@ -264,10 +264,13 @@ class Archive:
         if row is not None and row["content_hash"] == article.content_hash:
             outcome = "unchanged"
             path = self.root / row["path"]
-            final = self.load_file(path)
-            rewrite = set(seen_under) != set(final.urls)
+            if path.exists():
+                final = self.load_file(path)
+                rewrite = set(seen_under) != set(final.urls)
+            else:  # lost since (see ``scraper check``): the fresh extraction stands in for it
+                final, rewrite = article.evolve(revision=row["revision"]), True
             if rewrite:  # same content, one more URL: the record changes, the revision does not
-                final = final.evolve(urls=seen_under)
+                final = final.evolve(urls=seen_under, story_id=row["story_id"] or article.id)
         else:
             outcome = "new" if row is None else "revised"
             story = row["story_id"] if row is not None else lineage.story_id(self.db, article)

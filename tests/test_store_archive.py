@@ -305,3 +305,14 @@ def test_fetch_old_korea_herald_link_that_redirects_adds_no_second_article(
     files = list((tmp_path / "archive" / "articles").rglob("*.json"))
     assert len(files) == 1
     assert json.loads(files[0].read_text())["urls"] == [old]
+
+
+def test_unchanged_fetch_restores_a_lost_file(arch: tuple[Archive, WarcStore]) -> None:
+    archive, warcs = arch
+    raw = yonhap(11).read_bytes()
+    first = store(archive, warcs, raw, YNA + "AEN20230419003800320")
+    first.path.unlink()
+    again = store(archive, warcs, raw, YNA + "AEN20230419003800320")
+    assert again.status == "unchanged" and again.path.exists()
+    assert json.loads(again.path.read_text())["revision"] == 1
+    assert_consistent(archive.root)
