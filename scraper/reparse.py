@@ -47,12 +47,6 @@ class ReparseSummary:
         )
 
 
-def _comparable(article: Article) -> dict[str, object]:
-    data = article.to_dict()
-    data.pop("parsed_at", None)
-    return data
-
-
 def reparse_one(root: Path, stored: Article, warc_file: str, offset: int) -> Article | None:
     """The re-extracted record when it differs from ``stored``, else None."""
     response = read_response(root, warc_file, offset)
@@ -68,7 +62,8 @@ def reparse_one(root: Path, stored: Article, warc_file: str, offset: int) -> Art
     if fresh.id != stored.id:
         raise ParseError(f"capture now extracts as {fresh.id}", where=stored.id)
     fresh = fresh.evolve(**{name: getattr(stored, name) for name in _KEPT})
-    if _comparable(fresh) == _comparable(stored):
+    # field-by-field dataclass equality; the stamp of an earlier reparse does not count
+    if fresh.evolve(parsed_at=stored.parsed_at) == stored:
         return None
     return fresh
 
@@ -149,7 +144,7 @@ def reparse(
     root = str(archive.root)
     if workers > 1 and len(jobs) >= POOL_MIN_JOBS:
         pool = ProcessPoolExecutor(max_workers=workers)
-        outcomes: Iterator[_Outcome] = pool.map(_work, itertools.repeat(root), jobs, chunksize=64)
+        outcomes: Iterator[_Outcome] = pool.map(_work, itertools.repeat(root), jobs, chunksize=256)
     else:
         pool = None
         outcomes = (_work(root, job) for job in jobs)

@@ -286,3 +286,22 @@ def test_check_leaves_a_live_writers_file_alone(built: Path) -> None:
             assert marker(built / live.rel).exists()
     finally:
         warcs.close()
+
+
+def test_search_of_a_very_common_word_ranks_the_most_recent_matches(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Archive(built) as archive:
+        everything = search.search(archive, "Korea", limit=50)
+        assert len(everything) > 3
+        newest = archive.db.execute(
+            "SELECT a.id FROM articles_fts f JOIN articles a ON a.rowid = f.rowid "
+            "WHERE articles_fts MATCH 'Korea' ORDER BY f.rowid DESC LIMIT 3"
+        ).fetchall()
+        monkeypatch.setattr(search, "RANK_WINDOW", 3)
+        windowed = search.search(archive, "Korea", limit=50)
+        assert {h.id for h in windowed} == {r[0] for r in newest}
+        assert [h.score for h in windowed] == sorted(h.score for h in windowed)
+        # a filtered query ranks all its matches: the window never hides an old article
+        old = search.search(archive, "Korea", until="2020-01-01")
+        assert [h.id for h in old] == ["yonhap:AEN20190820002300325"]
