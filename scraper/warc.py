@@ -188,7 +188,14 @@ class WarcStore:
             os.close(fd)
             raise StoreError(f"cannot create WARC marker: {exc.strerror}", where=rel) from exc
         info = _warcinfo(name)
-        self._write_all(fd, info, rel)
+        try:
+            self._write_all(fd, info, rel)
+        except StoreError:  # disk full at the very start: leave no stub file behind
+            os.close(fd)
+            for leftover in (path, marker(path)):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            raise
         return _OpenFile(rel=rel, fd=fd, size=len(info), day=day)
 
     def _write_all(self, fd: int, data: bytes, rel: str) -> None:

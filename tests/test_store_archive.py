@@ -17,7 +17,7 @@ from scraper.errors import StoreError
 from scraper.extract import extract
 from scraper.store import Archive
 from scraper.warc import WarcStore, scan
-from tests.archive_helpers import KH1, KH2, KH3, assert_consistent, store, yonhap
+from tests.archive_helpers import KH1, KH2, KH3, assert_consistent, page, store, yonhap
 from tests.conftest import run_cli, write_config
 from tests.server import FixtureServer
 
@@ -316,3 +316,17 @@ def test_unchanged_fetch_restores_a_lost_file(arch: tuple[Archive, WarcStore]) -
     assert again.status == "unchanged" and again.path.exists()
     assert json.loads(again.path.read_text())["revision"] == 1
     assert_consistent(archive.root)
+
+
+def test_disk_full_when_a_warc_file_starts_leaves_no_stub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("scraper.warc.os.write", full)
+    warcs = WarcStore(tmp_path)
+    raw = yonhap(11).read_bytes()
+    with pytest.raises(StoreError, match="cannot write WARC: No space left on device"):
+        warcs.append("yonhap", page(raw, YNA + "AEN20230419003800320"))
+    assert list((tmp_path / "warc" / "yonhap").iterdir()) == []
