@@ -79,10 +79,16 @@ class _Checker:
             rel = str(path.relative_to(self.root))
             result = scan(path)
             members[rel] = {m.offset: m.warc_type for m in result.members}
-            if not result.damaged:
+            if result.damaged == 0 and result.size > 0:
                 continue
             if in_use(path):
                 continue  # a live writer's tail may be mid-write; it is not damage
+            if result.good == 0:  # killed before its warcinfo record was complete
+                if self.problem(f"{rel}: no complete record", "removed"):
+                    path.unlink()
+                    with contextlib.suppress(FileNotFoundError):
+                        marker(path).unlink()
+                continue
             if self.problem(
                 f"{rel}: {result.damaged} bytes of an interrupted record at the end",
                 "cut off",

@@ -351,8 +351,10 @@ def recover_files(root: Path) -> list[Path]:
         if in_use(path):
             continue
         try:
-            if path.exists() and repair_tail(path) and path.stat().st_size == 0:
-                path.unlink()
+            if path.exists():
+                repair_tail(path)
+                if path.stat().st_size == 0:  # killed before its warcinfo was complete
+                    path.unlink()
             mark.unlink()
         except OSError as exc:
             raise StoreError(f"cannot repair WARC file: {exc.strerror}", where=str(path)) from exc

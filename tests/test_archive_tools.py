@@ -305,3 +305,18 @@ def test_search_of_a_very_common_word_ranks_the_most_recent_matches(
         # a filtered query ranks all its matches: the window never hides an old article
         old = search.search(archive, "Korea", until="2020-01-01")
         assert [h.id for h in old] == ["yonhap:AEN20190820002300325"]
+
+
+def test_a_warc_file_killed_before_its_first_record_is_removed(built: Path) -> None:
+    stub = built / "warc" / "yonhap" / "2026-01-01-00099.warc.gz"
+    stub.write_bytes(b"\x1f\x8b\x08")  # the process died inside its warcinfo write
+    with Archive(built) as archive:
+        assert check.check(archive).problems == [
+            "warc/yonhap/2026-01-01-00099.warc.gz: no complete record"
+        ]
+        assert check.check(archive, repair=True).ok
+    assert not stub.exists()
+    marker(stub).write_text("1\n")
+    stub.write_bytes(b"")
+    WarcStore(built)  # start-up recovery does the same for a file with a marker
+    assert not stub.exists() and not marker(stub).exists()
