@@ -41,65 +41,62 @@ class ArchiveStats:
 
 
 def collect(archive: Archive, *, source: str | None = None, days: int = 14) -> ArchiveStats:
-    """Per-source figures; ``by_day`` holds the ``days`` most recent publication days."""
+    """Per-source figures; ``by_day`` holds the ``days`` most recent publication days.
+
+    Three queries: the articles table once, the (source, published_at) index once, the
+    failed URLs."""
     db = archive.db
-    names = [
-        r[0]
-        for r in db.execute(
-            "SELECT source FROM articles UNION SELECT source FROM urls WHERE kind = 'article' "
-            "ORDER BY 1"
-        )
-        if source is None or r[0] == source
-    ]
+    missing_sql = ", ".join(
+        f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)" for _, cond in MISSING_FIELDS
+    )
+    # one pass over the table (NOT INDEXED: walking the source index and looking each row up
+    # is several times slower than a plain scan), grouped by source and parser
+    totals: dict[str, list[int]] = {}
+    parsers: dict[str, dict[str, int]] = {}
+    for name, parser, *counts in db.execute(
+        "SELECT source, parser, count(*), sum(revision > 1), "
+        f"{missing_sql} FROM articles NOT INDEXED GROUP BY source, parser ORDER BY 3 DESC"
+    ):
+        parsers.setdefault(name, {})[parser] = counts[0]
+        into = totals.setdefault(name, [0] * (3 + len(MISSING_FIELDS)))
+        fallback = counts[0] if parser.startswith("fallback/") else 0
+        for i, value in enumerate((counts[0], counts[1], fallback, *counts[2:])):
+            into[i] += value or 0
+    by_day: dict[str, dict[str, int]] = {}
+    for name, day, count in db.execute(
+        "SELECT source, substr(published_at, 1, 10) AS day, count(*) FROM articles "
+        "WHERE published_at IS NOT NULL GROUP BY source, day ORDER BY source, day DESC"
+    ):
+        if len(by_day.setdefault(name, {})) < days:
+            by_day[name][day] = count
+    failed: dict[str, int] = {}
+    failures: dict[str, dict[str, int]] = {}
+    for name, error, count in db.execute(
+        "SELECT source, coalesce(error, 'unknown'), count(*) FROM urls WHERE state = 'failed' "
+        "GROUP BY source, 2 ORDER BY 3 DESC"
+    ):
+        failed[name] = failed.get(name, 0) + count
+        if len(failures.setdefault(name, {})) < 5:
+            failures[name][error] = count
+    names = sorted(set(totals) | set(failed))
     result = []
     for name in names:
-        missing_sql = ", ".join(
-            f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)" for _, cond in MISSING_FIELDS
-        )
-        row = db.execute(
-            "SELECT count(*), sum(revision > 1), sum(parser LIKE 'fallback/%'), "
-            f"{missing_sql} FROM articles WHERE source = ?",
-            (name,),
-        ).fetchone()
-        parsers = dict(
-            db.execute(
-                "SELECT parser, count(*) FROM articles WHERE source = ? GROUP BY parser "
-                "ORDER BY 2 DESC",
-                (name,),
-            ).fetchall()
-        )
-        by_day = dict(
-            db.execute(
-                "SELECT substr(published_at, 1, 10) AS day, count(*) FROM articles "
-                "WHERE source = ? AND published_at IS NOT NULL GROUP BY day "
-                "ORDER BY day DESC LIMIT ?",
-                (name, days),
-            ).fetchall()
-        )
-        failures = dict(
-            db.execute(
-                "SELECT coalesce(error, 'unknown'), count(*) FROM urls "
-                "WHERE source = ? AND state = 'failed' GROUP BY 1 ORDER BY 2 DESC LIMIT 5",
-                (name,),
-            ).fetchall()
-        )
-        failed = db.execute(
-            "SELECT count(*) FROM urls WHERE source = ? AND state = 'failed'", (name,)
-        ).fetchone()[0]
+        if source is not None and name != source:
+            continue
+        row = totals.get(name) or [0] * (3 + len(MISSING_FIELDS))
         result.append(
             SourceStats(
                 source=name,
                 articles=row[0],
-                revised=row[1] or 0,
-                fallback=row[2] or 0,
-                parsers=parsers,
+                revised=row[1],
+                fallback=row[2],
+                parsers=parsers.get(name, {}),
                 missing={
-                    label: value or 0
-                    for (label, _), value in zip(MISSING_FIELDS, row[3:], strict=True)
+                    label: value for (label, _), value in zip(MISSING_FIELDS, row[3:], strict=True)
                 },
-                failed_urls=failed,
-                failures=failures,
-                by_day=dict(sorted(by_day.items())),
+                failed_urls=failed.get(name, 0),
+                failures=failures.get(name, {}),
+                by_day=dict(sorted(by_day.get(name, {}).items())),
             )
         )
     return ArchiveStats(sources=result)
