@@ -34,15 +34,28 @@ from scraper.warc import in_use, marker, scan
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Problem:
+    text: str
+    repair: str | None = None  # what was done about it, when it was repaired
+
+    def line(self) -> str:
+        return f"repaired: {self.text}: {self.repair}" if self.repair else f"problem: {self.text}"
+
+
 @dataclass
 class CheckReport:
-    problems: list[str] = field(default_factory=list)
-    repaired: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not self.problems or len(self.repaired) == len(self.problems)
+        """Consistent: no problem found, or every one repaired."""
+        return all(p.repair for p in self.problems)
+
+    @property
+    def unrepaired(self) -> list[str]:
+        return [p.text for p in self.problems if not p.repair]
 
 
 def _alive(pid: int) -> bool:
@@ -64,11 +77,9 @@ class _Checker:
 
     def problem(self, text: str, fix: str | None = None) -> bool:
         """Record a problem; True when the caller should repair it now."""
-        self.report.problems.append(text)
-        if self.repair and fix is not None:
-            self.report.repaired.append(f"{text}: {fix}")
-            return True
-        return False
+        repairing = self.repair and fix is not None
+        self.report.problems.append(Problem(text, fix if repairing else None))
+        return repairing
 
     # 1 + 2 ---------------------------------------------------------------------------------
     def warcs(self) -> dict[str, dict[int, str]]:
@@ -144,7 +155,7 @@ class _Checker:
                     f"{row['revision']} (interrupted save)",
                     "index updated from the file",
                 ):
-                    self._reindex(article)
+                    self.archive.replace_record(article)
                 elif article.revision < row["revision"]:
                     self._missing_file(row["id"], row["path"], stale=True)
         self.report.counts["articles"] = len(indexed)
@@ -166,9 +177,6 @@ class _Checker:
         fix = "rewritten from the revisions table" if record else None
         if self.problem(f"{rel}: {what}", fix) and record is not None:
             self.archive.replace_record(Article.from_dict(json.loads(record["record"])))
-
-    def _reindex(self, article: Article) -> None:
-        self.archive.replace_record(article)
 
     def _orphan(self, path: Path, rel: str) -> None:
         try:
@@ -232,6 +240,6 @@ def check(archive: Archive, *, repair: bool = False) -> CheckReport:
     checker.articles()
     checker.search_index()
     checker.urls()
-    for line in checker.report.problems:
-        log.debug("check: %s", line)
+    for problem in checker.report.problems:
+        log.debug("check: %s", problem.line())
     return checker.report

@@ -248,7 +248,7 @@ def test_check_finds_and_repairs_what_a_crash_leaves(built: Path, tmp_path: Path
         archive.db.execute("DELETE FROM articles_fts WHERE rowid = 1")
 
         report = check.check(archive)
-        text = "\n".join(report.problems)
+        text = "\n".join(p.text for p in report.problems)
         assert not report.ok
         assert "bytes of an interrupted record at the end" in text
         assert "yonhap:AEN20230419004700315 is not in the index" in text
@@ -258,7 +258,8 @@ def test_check_finds_and_repairs_what_a_crash_leaves(built: Path, tmp_path: Path
         assert warc.stat().st_size > good  # checking alone changes nothing
 
         repaired = check.check(archive, repair=True)
-        assert repaired.ok and len(repaired.repaired) == len(repaired.problems) == 5
+        assert repaired.ok and len(repaired.problems) == 5
+        assert all(p.line().startswith("repaired: ") for p in repaired.problems)
         assert warc.stat().st_size == good and not marker(warc).exists()
         assert scan(warc).damaged == 0
         assert archive.get("koreaherald:10604071") == kh
@@ -311,7 +312,7 @@ def test_a_warc_file_killed_before_its_first_record_is_removed(built: Path) -> N
     stub = built / "warc" / "yonhap" / "2026-01-01-00099.warc.gz"
     stub.write_bytes(b"\x1f\x8b\x08")  # the process died inside its warcinfo write
     with Archive(built) as archive:
-        assert check.check(archive).problems == [
+        assert check.check(archive).unrepaired == [
             "warc/yonhap/2026-01-01-00099.warc.gz: no complete record"
         ]
         assert check.check(archive, repair=True).ok

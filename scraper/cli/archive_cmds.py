@@ -252,12 +252,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = config_from(args)
     with Archive(config.archive.path) as archive:
         report = check.check(archive, repair=args.repair)
-    repaired = set(report.repaired)
-    for line in report.problems:
-        fixed = [r for r in repaired if r.startswith(line + ": ")]
-        print(f"repaired: {fixed[0]}" if fixed else f"problem: {line}")
+    for problem in report.problems:
+        print(problem.line())
     counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
-    state = "consistent" if report.ok else f"{len(report.problems)} problems"
+    state = "consistent" if report.ok else f"{len(report.unrepaired)} problems"
     print(f"checked {counts}: {state}")
     return EXIT_OK if report.ok else EXIT_FAILED
 
