@@ -71,6 +71,8 @@ class Article:
     story_id: str | None = None
     urls: tuple[str, ...] = field(default=())  # other URLs this article was seen under
     record_version: int = RECORD_VERSION
+    # set by ``scraper reparse`` when re-extraction changed the record (the parser stamp)
+    parsed_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -96,7 +96,8 @@ def archive_page(
 ) -> SaveResult:
     """The steps after the fetch: WARC, extract, store. The crawler fetches (and extracts)
     ahead on another thread, passing ``article``, so the network, the CPU work and the disk
-    waits overlap; without it the page is extracted here."""
+    waits overlap; without it the page is extracted here. ``scraper recheck`` calls it after a
+    conditional GET that brought a new page."""
     source = target.source.name
     ref = ctx.warcs.append(
         source,

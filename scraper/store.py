@@ -7,7 +7,11 @@ Layout under the archive root (docs/archive-format.md):
 
 Write order for one article: WARC append → JSON file (temp + fsync + rename) → one SQLite
 transaction. A crash between steps leaves extra bytes, never a record pointing at nothing;
-``scraper check`` reconciles what a crash left behind.
+``scraper check`` reconciles what a crash left behind. When the index transaction fails (disk
+full, read-only), the previous JSON file is put back, so file and index still agree.
+
+The FTS5 table ``articles_fts`` shares its rowid with ``articles`` (kept stable by upserts);
+``scraper check`` verifies the two agree and rebuilds the search table when they do not.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scraper import crashpoints, lineage
 from scraper.dates import now_iso
 from scraper.errors import StoreError
 from scraper.models import Article
@@ -126,6 +131,30 @@ MIGRATIONS: tuple[str, ...] = (
         fetched_at TEXT NOT NULL
     );
     """,
+    # 4: full-text search (FTS5, rowid = articles.rowid), lineage and stats columns, backfilled
+    """
+    ALTER TABLE articles ADD COLUMN n_authors INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE articles ADD COLUMN n_images INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE articles ADD COLUMN body_chars INTEGER NOT NULL DEFAULT 0;
+    UPDATE articles SET
+        n_authors = (SELECT json_array_length(r.record, '$.authors') FROM revisions r
+                     WHERE r.article_id = articles.id AND r.revision = articles.revision),
+        n_images = (SELECT json_array_length(r.record, '$.images') FROM revisions r
+                    WHERE r.article_id = articles.id AND r.revision = articles.revision),
+        body_chars = (SELECT length(json_extract(r.record, '$.body')) FROM revisions r
+                      WHERE r.article_id = articles.id AND r.revision = articles.revision),
+        story_id = coalesce(story_id, id);
+    CREATE VIRTUAL TABLE articles_fts USING fts5(
+        title, body, tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    INSERT INTO articles_fts (rowid, title, body)
+        SELECT a.rowid, a.title, json_extract(r.record, '$.body') FROM articles a
+        JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision;
+    CREATE INDEX articles_story ON articles(story_id);
+    CREATE INDEX articles_published ON articles(published_at);
+    CREATE INDEX urls_article ON urls(article_id);
+    CREATE INDEX captures_file ON captures(warc_file, warc_offset);
+    """,
 )
 
 
@@ -136,18 +165,32 @@ class SaveResult:
     path: Path
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temp file beside ``path``, fsync, rename: readers see old or new, never half."""
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_owner(name: str) -> int | None:
+    """The writer's pid encoded in a temp file name ``.<file>.<pid>.<random>.tmp``."""
+    parts = name.split(".")
+    return int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
+
+
+def _atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write to a temp file beside ``path``, fsync, rename: readers see old or new, never half.
+    The temp name carries our pid, so ``scraper check`` can tell a dead writer's leftover."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent
+        )
     except OSError as exc:
         raise StoreError(f"cannot write {path.name}: {exc.strerror}", where=str(path)) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
+        crashpoints.crash_if("file")
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -171,8 +214,12 @@ def dump_article(article: Article) -> bytes:
 class Archive:
     """One archive directory. Open it, use it, close it (or use ``with``)."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, durable: bool = True) -> None:
+        """``durable=False`` skips the fsync of each article file: for bulk loads (the
+        benchmark) that can rebuild from scratch after a power cut. A crash of the process
+        alone is still safe (rename is atomic; the page cache survives)."""
         self.root = Path(root)
+        self.durable = durable
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.root / "index.sqlite", timeout=30, isolation_level=None)
@@ -241,82 +288,159 @@ class Archive:
         etag: str | None = None,
         last_modified: str | None = None,
     ) -> SaveResult:
-        """Store a freshly extracted article: new, unchanged (same content hash) or revised."""
+        """Store a freshly extracted article: new, unchanged (same content hash) or revised.
+
+        ``url`` is the URL it was fetched under; when that is not the canonical one (a Korea
+        Herald ``view.php?ud=`` link serving an ``/article/N`` page) it is added to ``urls``."""
         row = self.db.execute(
-            "SELECT content_hash, revision, path, first_fetched_at FROM articles WHERE id = ?",
+            "SELECT content_hash, revision, path, story_id FROM articles WHERE id = ?",
             (article.id,),
         ).fetchone()
+        seen_under = self._seen_urls(article, url)
+        old_bytes: bytes | None = None
         if row is not None and row["content_hash"] == article.content_hash:
-            outcome, final = "unchanged", self.load_file(self.root / row["path"])
+            outcome = "unchanged"
             path = self.root / row["path"]
+            if path.exists():
+                final = self.load_file(path)
+                rewrite = set(seen_under) != set(final.urls)
+            else:  # lost since (see ``scraper check``): the fresh extraction stands in for it
+                final, rewrite = article.evolve(revision=row["revision"]), True
+            if rewrite:  # same content, one more URL: the record changes, the revision does not
+                final = final.evolve(urls=seen_under, story_id=row["story_id"] or article.id)
         else:
-            revision = 1 if row is None else row["revision"] + 1
-            final = article.evolve(revision=revision)
-            rel = article_relpath(final)
-            path = self.root / rel
-            if row is not None and row["path"] != rel:
-                # the publication date moved (a corrected timestamp): the old file goes
-                old = self.root / row["path"]
-                if old.exists():
-                    old.unlink()
-            _atomic_write(path, dump_article(final))
             outcome = "new" if row is None else "revised"
-        with self._tx() as db:
-            if outcome != "unchanged":
-                self._upsert_article(db, final, str(path.relative_to(self.root)), row)
-                db.execute(
-                    "INSERT OR REPLACE INTO revisions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        final.id,
-                        final.revision,
-                        final.content_hash,
-                        final.fetched_at,
-                        capture.file if capture else None,
-                        capture.offset if capture else None,
-                        json.dumps(final.to_dict(), ensure_ascii=False),
-                    ),
-                )
-            else:
-                db.execute(
-                    "UPDATE articles SET fetched_at = ? WHERE id = ?",
-                    (article.fetched_at, article.id),
-                )
-            if capture is not None:
-                db.execute(
-                    "INSERT INTO captures (article_id, url, status, fetched_at, warc_file, "
-                    "warc_offset, warc_length, record_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        final.id,
-                        url,
-                        status,
-                        article.fetched_at or now_iso(),
-                        capture.file,
-                        capture.offset,
-                        capture.length,
-                        capture.record_id,
-                    ),
-                )
-            self._mark_url(
-                db,
-                url,
-                final.source,
-                state="done",
-                article_id=final.id,
-                http_status=status,
-                etag=etag,
-                last_modified=last_modified,
-                error=None,
+            story = row["story_id"] if row is not None else lineage.story_id(self.db, article)
+            final = article.evolve(
+                revision=1 if row is None else row["revision"] + 1,
+                story_id=story or article.id,
+                urls=seen_under,
             )
+            path = self.root / article_relpath(final)
+            rewrite = True
+        if rewrite:
+            if path.exists():
+                old_bytes = path.read_bytes()
+            _atomic_write(path, dump_article(final), durable=self.durable)
+        try:
+            with self._tx() as db:
+                if outcome == "unchanged":
+                    db.execute(
+                        "UPDATE articles SET fetched_at = ? WHERE id = ?",
+                        (article.fetched_at, article.id),
+                    )
+                    if rewrite:
+                        self._put_revision(db, final, None)
+                else:
+                    rel = str(path.relative_to(self.root))
+                    self._upsert_article(db, final, rel)
+                    self._put_revision(db, final, capture)
+                if capture is not None:
+                    self._add_capture(db, final.id, url, status, article.fetched_at, capture)
+                self._mark_url(
+                    db,
+                    url,
+                    final.source,
+                    state="done",
+                    article_id=final.id,
+                    http_status=status,
+                    etag=etag,
+                    last_modified=last_modified,
+                    error=None,
+                )
+                crashpoints.crash_if("index")
+        except StoreError:
+            self._restore(path, old_bytes, rewrite)
+            raise
+        if (
+            row is not None
+            and outcome != "unchanged"
+            and row["path"] != str(path.relative_to(self.root))
+        ):
+            # the publication date moved (a corrected timestamp): the old file goes, after the
+            # index points at the new one
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / row["path"]).unlink()
         return SaveResult(article=final, status=outcome, path=path)
 
-    def _upsert_article(
-        self, db: sqlite3.Connection, a: Article, rel: str, previous: sqlite3.Row | None
-    ) -> None:
-        first = previous["first_fetched_at"] if previous is not None else a.fetched_at
+    def _restore(self, path: Path, old_bytes: bytes | None, rewrite: bool) -> None:
+        """Undo a file write whose index transaction failed, so file and index agree."""
+        if not rewrite:
+            return
+        with contextlib.suppress(StoreError, OSError):
+            if old_bytes is None:
+                path.unlink()
+            else:
+                _atomic_write(path, old_bytes)
+
+    def _seen_urls(self, article: Article, url: str) -> tuple[str, ...]:
+        rows = self.db.execute("SELECT url FROM urls WHERE article_id = ?", (article.id,))
+        urls = {r["url"] for r in rows} | {url} | set(article.urls)
+        urls.discard(article.url)
+        return tuple(sorted(urls))
+
+    def _put_revision(self, db: sqlite3.Connection, a: Article, capture: WarcRef | None) -> None:
+        record = json.dumps(a.to_dict(), ensure_ascii=False)
+        if capture is None:  # a metadata-only change of a stored revision keeps its capture
+            db.execute(
+                "UPDATE revisions SET record = ?, content_hash = ? "
+                "WHERE article_id = ? AND revision = ?",
+                (record, a.content_hash, a.id, a.revision),
+            )
+            if db.execute("SELECT changes()").fetchone()[0]:
+                return
         db.execute(
-            "INSERT OR REPLACE INTO articles (id, source, native_id, url, title, published_at, "
+            "INSERT OR REPLACE INTO revisions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                a.id,
+                a.revision,
+                a.content_hash,
+                a.fetched_at,
+                capture.file if capture else None,
+                capture.offset if capture else None,
+                record,
+            ),
+        )
+
+    def _add_capture(
+        self,
+        db: sqlite3.Connection,
+        article_id: str,
+        url: str,
+        status: int,
+        fetched_at: str | None,
+        capture: WarcRef,
+    ) -> None:
+        db.execute(
+            "INSERT INTO captures (article_id, url, status, fetched_at, warc_file, "
+            "warc_offset, warc_length, record_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article_id,
+                url,
+                status,
+                fetched_at or now_iso(),
+                capture.file,
+                capture.offset,
+                capture.length,
+                capture.record_id,
+            ),
+        )
+
+    def _upsert_article(self, db: sqlite3.Connection, a: Article, rel: str) -> None:
+        """Insert or update the index row and its search entry. An upsert (not REPLACE) keeps
+        the row's rowid, which the FTS table shares."""
+        db.execute(
+            "INSERT INTO articles (id, source, native_id, url, title, published_at, "
             "updated_at, section, parser, content_hash, revision, path, first_fetched_at, "
-            "fetched_at, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "fetched_at, story_id, n_authors, n_images, body_chars) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET url = excluded.url, title = excluded.title, "
+            "published_at = excluded.published_at, updated_at = excluded.updated_at, "
+            "section = excluded.section, parser = excluded.parser, "
+            "content_hash = excluded.content_hash, revision = excluded.revision, "
+            "path = excluded.path, fetched_at = excluded.fetched_at, "
+            "story_id = excluded.story_id, n_authors = excluded.n_authors, "
+            "n_images = excluded.n_images, body_chars = excluded.body_chars",
             (
                 a.id,
                 a.source,
@@ -330,30 +454,80 @@ class Archive:
                 a.content_hash,
                 a.revision,
                 rel,
-                first,
+                a.fetched_at,
                 a.fetched_at,
                 a.story_id,
+                len(a.authors),
+                len(a.images),
+                len(a.body),
             ),
         )
+        rowid = db.execute("SELECT rowid FROM articles WHERE id = ?", (a.id,)).fetchone()[0]
+        db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
+        db.execute(
+            "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
+            (rowid, a.title, a.body),
+        )
+
+    def replace_record(self, article: Article) -> Path:
+        """Rewrite a stored article in place (same revision): reparse and repairs use this.
+        File first, then index, as in ``save``; the index row keeps its first fetch time."""
+        path = self.root / article_relpath(article)
+        row = self.db.execute("SELECT path FROM articles WHERE id = ?", (article.id,)).fetchone()
+        old_bytes = path.read_bytes() if path.exists() else None
+        _atomic_write(path, dump_article(article), durable=self.durable)
+        try:
+            with self._tx() as db:
+                self._upsert_article(db, article, str(path.relative_to(self.root)))
+                self._put_revision(db, article, None)
+        except StoreError:
+            self._restore(path, old_bytes, True)
+            raise
+        if row is not None and row["path"] != str(path.relative_to(self.root)):
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / row["path"]).unlink()
+        return path
+
+    def rebuild_search(self) -> None:
+        """Refill the FTS table from the article files (after a VACUUM renumbered rowids, or
+        when ``scraper check`` finds the two apart)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM articles_fts")
+            for row in db.execute("SELECT rowid, path FROM articles").fetchall():
+                article = self.load_file(self.root / row["path"])
+                db.execute(
+                    "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
+                    (row["rowid"], article.title, article.body),
+                )
 
     def iter_articles(
-        self, *, source: str | None = None, since: str | None = None, until: str | None = None
+        self,
+        *,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        section: str | None = None,
     ) -> Iterator[Article]:
-        """Articles in publication order, one file at a time (constant memory)."""
-        sql = "SELECT path FROM articles WHERE 1=1"
+        """Articles in publication order, one file at a time: the rows stream from one cursor
+        (SQLite sorts within its bounded cache), so memory stays constant."""
+        where = "1=1"
         args: list[Any] = []
         if source:
-            sql += " AND source = ?"
+            where += " AND source = ?"
             args.append(source)
         if since:
-            sql += " AND published_at >= ?"
+            where += " AND published_at >= ?"
             args.append(since)
         if until:
-            sql += " AND published_at < ?"
+            where += " AND published_at < ?"
             args.append(until)
-        sql += " ORDER BY published_at, id"
-        paths = [r["path"] for r in self.db.execute(sql, args)]
-        for rel in paths:
+        if section:
+            where += " AND section = ?"
+            args.append(section)
+        cursor = self.db.execute(
+            f"SELECT path FROM articles WHERE {where} ORDER BY published_at, id", args
+        )
+        for (rel,) in cursor:
             yield self.load_file(self.root / rel)
 
     def count(self, source: str | None = None) -> int:

@@ -5,15 +5,26 @@ Files: ``warc/<source>/<YYYY-MM-DD>-<seq>.warc.gz``. Each process opens its own 
 O_EXCL, so two processes never share one) and appends each exchange (request + response + metadata)
 with a single ``write``: a killed process leaves at most one incomplete tail, which
 ``repair_tail`` cuts off at the last complete gzip member.
+
+While a process has a file open it holds an exclusive ``flock`` on it and a marker file
+``warc/<source>/.<name>.open`` exists; a clean close removes the marker. On start-up
+(``recover``) every marker whose file nobody holds any more names a file whose writer died:
+its tail is repaired and the marker removed. ``scan`` walks a whole file member by member for
+``scraper check``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import json
 import logging
+import mmap
 import os
+import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +34,7 @@ from urllib.parse import urlsplit
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from scraper import __version__
+from scraper import __version__, crashpoints
 from scraper.errors import StoreError
 from scraper.models import FetchedPage
 
@@ -134,10 +145,12 @@ class _OpenFile:
 class WarcStore:
     """Appends exchanges to this process's current WARC file of each source."""
 
-    def __init__(self, root: Path, *, max_bytes: int = 1024**3) -> None:
+    def __init__(self, root: Path, *, max_bytes: int = 1024**3, recover: bool = True) -> None:
         self.root = root
         self.max_bytes = max_bytes
         self._open: dict[str, _OpenFile] = {}
+        if recover:
+            recover_files(root)
 
     def _new_file(self, source: str) -> _OpenFile:
         day = datetime.now(UTC).strftime("%Y-%m-%d")
@@ -167,8 +180,22 @@ class WarcStore:
                     f"cannot create WARC file: {exc.strerror}", where=str(path)
                 ) from exc
         rel = f"warc/{source}/{name}"
+        # the lock says "a live writer owns this file"; the kernel drops it when we die
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            marker(path).write_text(f"{os.getpid()}\n")
+        except OSError as exc:
+            os.close(fd)
+            raise StoreError(f"cannot create WARC marker: {exc.strerror}", where=rel) from exc
         info = _warcinfo(name)
-        self._write_all(fd, info, rel)
+        try:
+            self._write_all(fd, info, rel)
+        except StoreError:  # disk full at the very start: leave no stub file behind
+            os.close(fd)
+            for leftover in (path, marker(path)):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            raise
         return _OpenFile(rel=rel, fd=fd, size=len(info), day=day)
 
     def _write_all(self, fd: int, data: bytes, rel: str) -> None:
@@ -191,11 +218,15 @@ class WarcStore:
                 self._close_one(current)
             current = self._open[source] = self._new_file(source)
         offset = current.size
+        if crashpoints.reached("warc"):  # the kill -9 tests: die with half a record written
+            os.write(current.fd, data[: len(data) // 2])
+            crashpoints.die()
         try:
             self._write_all(current.fd, data, current.rel)
         except StoreError:
             # do not leave a partial member behind: cut the file back to its last good size
-            os.ftruncate(current.fd, offset)
+            with contextlib.suppress(OSError):
+                os.ftruncate(current.fd, offset)
             raise
         current.size += len(data)
         return WarcRef(file=current.rel, offset=offset, length=len(data), record_id=record_id)
@@ -203,6 +234,8 @@ class WarcStore:
     def _close_one(self, entry: _OpenFile) -> None:
         try:
             os.fsync(entry.fd)
+            with contextlib.suppress(FileNotFoundError):
+                marker(self.root / entry.rel).unlink()
         finally:
             os.close(entry.fd)
 
@@ -212,20 +245,75 @@ class WarcStore:
         self._open.clear()
 
 
+def marker(path: Path) -> Path:
+    """The ``.<name>.open`` file that exists while a writer has ``path`` open."""
+    return path.with_name(f".{path.name}.open")
+
+
+_CHUNK = 1 << 16
+_WARC_TYPE = re.compile(rb"WARC-Type:\s*([A-Za-z]+)")
+
+
+@dataclass(frozen=True)
+class Member:
+    offset: int
+    length: int
+    warc_type: str
+
+
+@dataclass(frozen=True)
+class WarcScan:
+    """A whole file walked member by member: the complete members and where they stop."""
+
+    size: int
+    good: int  # offset just past the last complete gzip member
+    members: tuple[Member, ...]
+
+    @property
+    def damaged(self) -> int:
+        return self.size - self.good
+
+
+def iter_members(data: bytes | mmap.mmap) -> Iterator[Member]:
+    """Complete gzip members from the start, stopping at the first incomplete or corrupt one.
+    Fed in chunks, so a large file costs time linear in its size and constant memory."""
+    view = memoryview(data)
+    size = len(view)
+    pos = 0
+    while pos < size:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        consumed = pos
+        head = b""
+        try:
+            while not d.eof and consumed < size:
+                chunk = view[consumed : consumed + _CHUNK]
+                out = d.decompress(chunk)
+                if len(head) < 512:
+                    head += out[:512]
+                consumed += len(chunk)
+        except zlib.error:
+            return
+        if not d.eof:
+            return
+        end = consumed - len(d.unused_data)
+        found = _WARC_TYPE.search(head)
+        yield Member(pos, end - pos, found.group(1).decode() if found else "")
+        pos = end
+
+
+def scan(path: Path) -> WarcScan:
+    size = path.stat().st_size
+    if size == 0:
+        return WarcScan(size=0, good=0, members=())
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        members = tuple(iter_members(data))
+    good = members[-1].offset + members[-1].length if members else 0
+    return WarcScan(size=size, good=good, members=members)
+
+
 def last_good_offset(path: Path) -> int:
     """Offset just past the last complete gzip member of a WARC file."""
-    data = path.read_bytes()
-    pos = 0
-    while pos < len(data):
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            d.decompress(data[pos:])
-        except zlib.error:
-            break
-        if not d.eof:
-            break
-        pos = len(data) - len(d.unused_data)
-    return pos
+    return scan(path).good
 
 
 def repair_tail(path: Path) -> int:
@@ -235,8 +323,43 @@ def repair_tail(path: Path) -> int:
     if good < size:
         with path.open("r+b") as fh:
             fh.truncate(good)
+            os.fsync(fh.fileno())
         log.warning("cut %d bytes of an interrupted record from %s", size - good, path)
     return size - good
+
+
+def in_use(path: Path) -> bool:
+    """Whether a live process holds the file open for writing (its ``flock``)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the probe lock
+    return False
+
+
+def recover_files(root: Path) -> list[Path]:
+    """Repair the files whose writer died (a marker left behind, no lock held); returns them."""
+    repaired = []
+    for mark in sorted((root / "warc").glob("*/.*.warc.gz.open")):
+        path = mark.with_name(mark.name[1 : -len(".open")])
+        if in_use(path):
+            continue
+        try:
+            if path.exists():
+                repair_tail(path)
+                if path.stat().st_size == 0:  # killed before its warcinfo was complete
+                    path.unlink()
+            mark.unlink()
+        except OSError as exc:
+            raise StoreError(f"cannot repair WARC file: {exc.strerror}", where=str(path)) from exc
+        repaired.append(path)
+    return repaired
 
 
 @dataclass(frozen=True)

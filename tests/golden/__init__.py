@@ -11,7 +11,7 @@ from scraper.extract import extract
 GOLDEN_DIR = Path(__file__).parent
 FIXTURES_DIR = GOLDEN_DIR.parent / "fixtures"
 # fields that depend on when or how the page was fetched, not on the page
-EXCLUDED_FIELDS = ("fetched_at",)
+EXCLUDED_FIELDS = ("fetched_at", "parsed_at")  # stamps of when, not what
 
 
 def fixture_pages() -> list[Path]:

@@ -1,0 +1,245 @@
+"""``scraper check [--repair]``: does the archive agree with itself?
+
+Checked, in order:
+ 1. WARC files: every file is a sequence of complete gzip members (warcio can read it to the
+    end). A dead writer's interrupted tail is cut off (repair) — never a file a live process
+    still holds (its ``flock``).
+ 2. Captures: every ``captures`` / ``revisions`` row points at a response record that exists.
+ 3. Articles: every index row has its JSON file, readable, with the same id, revision and
+    content hash; every JSON file under ``articles/`` has its index row (no orphans, no second
+    copy). A file newer than its row (a crash between file and index) is indexed again; a
+    missing file is rewritten from the ``revisions`` table; a stray copy is removed.
+ 4. Leftover temp files of dead writers (removed on repair).
+ 5. Search: the FTS table holds exactly one entry per article (rebuilt on repair).
+ 6. URLs marked done whose article is not in the index go back to ``new`` (refetched).
+
+Each problem is one plain line; repairs only ever drop bytes no record points to, or rebuild
+index entries from the files and revisions that hold the same data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scraper.errors import StoreError
+from scraper.models import Article
+from scraper.store import TEMP_SUFFIX, Archive, temp_owner
+from scraper.warc import in_use, marker, scan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Problem:
+    text: str
+    repair: str | None = None  # what was done about it, when it was repaired
+
+    def line(self) -> str:
+        return f"repaired: {self.text}: {self.repair}" if self.repair else f"problem: {self.text}"
+
+
+@dataclass
+class CheckReport:
+    problems: list[Problem] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Consistent: no problem found, or every one repaired."""
+        return all(p.repair for p in self.problems)
+
+    @property
+    def unrepaired(self) -> list[str]:
+        return [p.text for p in self.problems if not p.repair]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _Checker:
+    def __init__(self, archive: Archive, repair: bool) -> None:
+        self.archive = archive
+        self.root = archive.root
+        self.repair = repair
+        self.report = CheckReport()
+
+    def problem(self, text: str, fix: str | None = None) -> bool:
+        """Record a problem; True when the caller should repair it now."""
+        repairing = self.repair and fix is not None
+        self.report.problems.append(Problem(text, fix if repairing else None))
+        return repairing
+
+    # 1 + 2 ---------------------------------------------------------------------------------
+    def warcs(self) -> dict[str, dict[int, str]]:
+        members: dict[str, dict[int, str]] = {}
+        files = sorted((self.root / "warc").glob("*/*.warc.gz"))
+        self.report.counts["warc files"] = len(files)
+        for path in files:
+            rel = str(path.relative_to(self.root))
+            result = scan(path)
+            members[rel] = {m.offset: m.warc_type for m in result.members}
+            if result.damaged == 0 and result.size > 0:
+                continue
+            if in_use(path):
+                continue  # a live writer's tail may be mid-write; it is not damage
+            if result.good == 0:  # killed before its warcinfo record was complete
+                if self.problem(f"{rel}: no complete record", "removed"):
+                    path.unlink()
+                    with contextlib.suppress(FileNotFoundError):
+                        marker(path).unlink()
+                continue
+            if self.problem(
+                f"{rel}: {result.damaged} bytes of an interrupted record at the end",
+                "cut off",
+            ):
+                with path.open("r+b") as fh:
+                    fh.truncate(result.good)
+                    os.fsync(fh.fileno())
+                with contextlib.suppress(FileNotFoundError):
+                    marker(path).unlink()
+        return members
+
+    def captures(self, members: dict[str, dict[int, str]]) -> None:
+        db = self.archive.db
+        count = 0
+        for table in ("captures", "revisions"):
+            rows = db.execute(
+                f"SELECT article_id, warc_file, warc_offset FROM {table} "
+                "WHERE warc_file IS NOT NULL"
+            )
+            for row in rows:
+                count += 1
+                kind = members.get(row["warc_file"], {}).get(row["warc_offset"])
+                if kind != "response":
+                    self.problem(
+                        f"{row['article_id']}: {table} row points at "
+                        f"{row['warc_file']}@{row['warc_offset']}, which holds "
+                        f"{'no record' if kind is None else 'a ' + kind + ' record'}"
+                    )
+        self.report.counts["captures"] = count
+
+    # 3 + 4 ---------------------------------------------------------------------------------
+    def articles(self) -> None:
+        db = self.archive.db
+        indexed: dict[str, str] = {}
+        # read first: repairs write to the same table
+        rows = db.execute("SELECT id, path, revision, content_hash FROM articles").fetchall()
+        for row in rows:
+            indexed[row["path"]] = row["id"]
+            path = self.root / row["path"]
+            try:
+                article = self.archive.load_file(path) if path.exists() else None
+            except StoreError:
+                article = None
+                self.problem(f"{row['path']}: unreadable article file")
+                continue
+            if article is None:
+                self._missing_file(row["id"], row["path"])
+            elif article.id != row["id"]:
+                self.problem(f"{row['path']}: holds {article.id}, index says {row['id']}")
+            elif (article.revision, article.content_hash) != (row["revision"], row["content_hash"]):
+                if article.revision >= row["revision"] and self.problem(
+                    f"{row['id']}: file has revision {article.revision}, index "
+                    f"{row['revision']} (interrupted save)",
+                    "index updated from the file",
+                ):
+                    self.archive.replace_record(article)
+                elif article.revision < row["revision"]:
+                    self._missing_file(row["id"], row["path"], stale=True)
+        self.report.counts["articles"] = len(indexed)
+        for path in sorted((self.root / "articles").rglob("*")):
+            if not path.is_file():
+                continue
+            rel = str(path.relative_to(self.root))
+            if path.name.endswith(TEMP_SUFFIX):
+                self._temp(path, rel)
+            elif path.suffix == ".json" and rel not in indexed:
+                self._orphan(path, rel)
+
+    def _missing_file(self, article_id: str, rel: str, *, stale: bool = False) -> None:
+        record = self.archive.db.execute(
+            "SELECT record FROM revisions WHERE article_id = ? ORDER BY revision DESC LIMIT 1",
+            (article_id,),
+        ).fetchone()
+        what = "article file is older than the index" if stale else "article file is missing"
+        fix = "rewritten from the revisions table" if record else None
+        if self.problem(f"{rel}: {what}", fix) and record is not None:
+            self.archive.replace_record(Article.from_dict(json.loads(record["record"])))
+
+    def _orphan(self, path: Path, rel: str) -> None:
+        try:
+            article = self.archive.load_file(path)
+        except StoreError:
+            if self.problem(f"{rel}: unreadable article file not in the index", "removed"):
+                path.unlink()
+            return
+        row = self.archive.db.execute(
+            "SELECT path, revision FROM articles WHERE id = ?", (article.id,)
+        ).fetchone()
+        if row is not None:  # a second copy (the publication date moved mid-save)
+            if self.problem(
+                f"{rel}: second file of {article.id} (index: {row['path']})", "removed"
+            ):
+                path.unlink()
+            return
+        if self.problem(f"{rel}: {article.id} is not in the index", "indexed from the file"):
+            self.archive.replace_record(article)
+
+    def _temp(self, path: Path, rel: str) -> None:
+        pid = temp_owner(path.name)
+        if pid is not None and _alive(pid) and pid != os.getpid():
+            return  # a live writer is about to rename it
+        if self.problem(f"{rel}: temp file left by a dead writer", "removed"):
+            path.unlink()
+
+    # 5 + 6 ---------------------------------------------------------------------------------
+    def search_index(self) -> None:
+        db = self.archive.db
+        articles = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        entries = db.execute("SELECT count(*) FROM articles_fts").fetchone()[0]
+        unmatched = db.execute(
+            "SELECT count(*) FROM articles a LEFT JOIN articles_fts f ON f.rowid = a.rowid "
+            "WHERE f.rowid IS NULL OR f.title IS NOT a.title"
+        ).fetchone()[0]
+        if (articles != entries or unmatched) and self.problem(
+            f"search index: {entries} entries for {articles} articles, {unmatched} mismatched",
+            "rebuilt",
+        ):
+            self.archive.rebuild_search()
+
+    def urls(self) -> None:
+        rows = self.archive.db.execute(
+            "SELECT u.url, u.source, u.article_id FROM urls u LEFT JOIN articles a "
+            "ON a.id = u.article_id WHERE u.kind = 'article' AND u.state = 'done' "
+            "AND a.id IS NULL"
+        ).fetchall()
+        for row in rows:
+            if self.problem(
+                f"{row['url']}: marked done but {row['article_id']} is not in the index",
+                "marked new (fetched again next crawl)",
+            ):
+                self.archive.mark_url(row["url"], row["source"], state="new", article_id=None)
+
+
+def check(archive: Archive, *, repair: bool = False) -> CheckReport:
+    checker = _Checker(archive, repair)
+    members = checker.warcs()
+    checker.captures(members)
+    checker.articles()
+    checker.search_index()
+    checker.urls()
+    for problem in checker.report.problems:
+        log.debug("check: %s", problem.line())
+    return checker.report

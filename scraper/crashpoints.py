@@ -1,0 +1,37 @@
+"""Fault injection for the kill -9 tests: ``SCRAPER_CRASH_AT=<point>[:<n>]`` makes the process
+SIGKILL itself the n-th time (default 1st) it reaches ``point``.
+
+Points (docs/archive-format.md, "Crash safety"):
+    warc    half of one exchange written to the WARC file
+    file    article JSON written to its temp file, not yet renamed into place
+    index   inside the index transaction, before COMMIT
+
+The variable is read once at import; when it is unset ``reached`` is one dict lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_SPEC = os.environ.get("SCRAPER_CRASH_AT", "")
+_POINT, _, _NTH = _SPEC.partition(":")
+_remaining = {_POINT: int(_NTH) if _NTH.isdigit() else 1} if _POINT else {}
+
+
+def reached(point: str) -> bool:
+    """True when the process should die at ``point`` now (the caller may do a partial write
+    first and then call ``die``); counts down otherwise."""
+    if point not in _remaining:
+        return False
+    _remaining[point] -= 1
+    return _remaining[point] == 0
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def crash_if(point: str) -> None:
+    if reached(point):
+        die()

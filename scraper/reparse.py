@@ -1,0 +1,173 @@
+"""``scraper reparse``: re-extract every stored article from its raw capture with the current
+parsers, offline. The capture is the one its current revision was extracted from (``revisions``
+→ WARC file and offset), parsed with the original ``fetched_at``, so the same capture and the
+same parsers always give the same record. A record whose output changes is rewritten in place
+with the new ``parser`` and ``parsed_at`` stamp; its ``revision`` does not move (the article did
+not change, our reading of it did)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scraper.dates import now_iso
+from scraper.errors import ParseError, StoreError
+from scraper.extract import extract
+from scraper.models import Article
+from scraper.store import Archive
+from scraper.warc import read_response
+
+log = logging.getLogger(__name__)
+
+# below this many articles, starting worker processes costs more than it saves
+POOL_MIN_JOBS = 200
+# what reparse carries over from the stored record rather than from the page
+_KEPT = ("revision", "story_id", "urls", "fetched_at")
+
+
+@dataclass
+class ReparseSummary:
+    checked: int = 0
+    changed: int = 0
+    failed: int = 0
+    no_capture: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"reparsed {self.checked}: changed {self.changed}, failed {self.failed}, "
+            f"without capture {self.no_capture}"
+        )
+
+
+def reparse_one(root: Path, stored: Article, warc_file: str, offset: int) -> Article | None:
+    """The re-extracted record when it differs from ``stored``, else None."""
+    response = read_response(root, warc_file, offset)
+    # the source is read off the page and its URL, as for a first fetch, so a capture that is
+    # not this article's page fails loudly instead of being forced through another parser
+    fresh = extract(
+        response.body,
+        stored.url,
+        fetched_at=stored.fetched_at,
+        content_type=response.headers.get("Content-Type") or response.headers.get("content-type"),
+        where=f"{warc_file}@{offset}",
+    )
+    if fresh.id != stored.id:
+        raise ParseError(f"capture now extracts as {fresh.id}", where=stored.id)
+    fresh = fresh.evolve(**{name: getattr(stored, name) for name in _KEPT})
+    # field-by-field dataclass equality; the stamp of an earlier reparse does not count
+    if fresh.evolve(parsed_at=stored.parsed_at) == stored:
+        return None
+    return fresh
+
+
+@dataclass(frozen=True)
+class _Job:
+    article_id: str
+    path: str
+    warc_file: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    job: _Job
+    fresh: dict[str, Any] | None = None  # the changed record, None when unchanged
+    error: str | None = None
+
+
+def _work(root: str, job: _Job) -> _Outcome:
+    """One article, in a worker process: read file and capture, extract, compare."""
+    base = Path(root)
+    try:
+        stored = Article.from_dict(json.loads((base / job.path).read_text("utf-8")))
+        fresh = reparse_one(base, stored, job.warc_file, job.offset)
+    except (ParseError, StoreError, OSError, ValueError) as exc:
+        return _Outcome(job, error=str(exc))
+    return _Outcome(job, fresh=fresh.to_dict() if fresh is not None else None)
+
+
+def _jobs(
+    archive: Archive, summary: ReparseSummary, source: str | None, since: str | None
+) -> list[_Job]:
+    sql = (
+        "SELECT a.id, a.path, r.warc_file, r.warc_offset, "
+        "(SELECT c.warc_file || char(9) || c.warc_offset FROM captures c "
+        " WHERE c.article_id = a.id ORDER BY c.id DESC LIMIT 1) AS latest "
+        "FROM articles a LEFT JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision "
+        "WHERE 1=1"
+    )
+    args: list[str] = []
+    if source:
+        sql += " AND a.source = ?"
+        args.append(source)
+    if since:
+        sql += " AND a.published_at >= ?"
+        args.append(since)
+    jobs = []
+    # read first: rewriting records while a cursor walks the same table could revisit rows
+    for row in archive.db.execute(sql + " ORDER BY a.rowid", args).fetchall():
+        warc_file, offset = row["warc_file"], row["warc_offset"]
+        if warc_file is None and row["latest"]:
+            warc_file, _, text = row["latest"].partition("\t")
+            offset = int(text)
+        if warc_file is None:
+            summary.no_capture += 1
+            continue
+        jobs.append(_Job(row["id"], row["path"], warc_file, offset))
+    return jobs
+
+
+def reparse(
+    archive: Archive,
+    *,
+    source: str | None = None,
+    since: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ReparseSummary:
+    """Re-extract every stored article (of ``source``, published on or after ``since``).
+
+    Extraction runs in ``workers`` processes (default: one per core; parsing is CPU-bound and
+    the GIL would serialize threads); this process alone writes files and the index."""
+    summary = ReparseSummary()
+    stamp = now_iso()
+    jobs = _jobs(archive, summary, source, since)
+    workers = workers or os.cpu_count() or 1
+    root = str(archive.root)
+    if workers > 1 and len(jobs) >= POOL_MIN_JOBS:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        outcomes: Iterator[_Outcome] = pool.map(_work, itertools.repeat(root), jobs, chunksize=256)
+    else:
+        pool = None
+        outcomes = (_work(root, job) for job in jobs)
+    try:
+        for outcome in outcomes:
+            summary.checked += 1
+            if progress is not None:
+                progress(summary.checked)
+            if outcome.error is not None:
+                summary.failed += 1
+                summary.errors.append(f"{outcome.job.article_id}: {outcome.error}")
+                log.warning("reparse of %s failed: %s", outcome.job.article_id, outcome.error)
+            elif outcome.fresh is not None:
+                fresh = Article.from_dict(outcome.fresh)
+                try:
+                    archive.replace_record(fresh.evolve(parsed_at=stamp))
+                except StoreError as exc:
+                    summary.failed += 1
+                    summary.errors.append(f"{fresh.id}: {exc}")
+                    continue
+                summary.changed += 1
+                log.info("reparsed %s: %s", fresh.id, fresh.parser)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return summary

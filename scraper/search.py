@@ -1,0 +1,137 @@
+"""Full-text search over title and body (SQLite FTS5, bm25 ranking, title weighted up).
+
+Query syntax: words are all required (AND); ``"a phrase"`` matches words in order; ``OR`` and
+``NOT`` between terms work as in FTS5; ``word*`` is a prefix. Anything else is quoted, so
+punctuation in a query never becomes an FTS5 syntax error.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+
+from scraper.errors import StoreError
+from scraper.store import Archive
+
+# bm25 column weights: (title, body). A hit in the headline counts five times one in the text.
+TITLE_WEIGHT = 5.0
+BODY_WEIGHT = 1.0
+# Ranking cost grows with the number of matches (bm25 is computed for each). A word found in
+# most of the archive ("Korea") says little about relevance anyway, so an unfiltered query with
+# more matches than this ranks only the most recently stored ones: news readers want recent.
+RANK_WINDOW = 20_000
+_TOKEN = re.compile(r'"[^"]*"|\S+')
+_OPERATORS = frozenset({"OR", "NOT", "AND"})
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    published_at: str | None
+    title: str
+    section: str | None
+    snippet: str
+    score: float
+
+
+def fts_query(text: str) -> str:
+    """The user's query as a safe FTS5 expression."""
+    parts = []
+    for token in _TOKEN.findall(text):
+        if token in _OPERATORS:
+            parts.append(token)
+            continue
+        prefix = token.endswith("*") and not token.startswith('"')
+        word = token.rstrip("*") if prefix else token.strip('"')
+        if not word.strip():
+            continue
+        parts.append('"' + word.replace('"', '""') + '"' + ("*" if prefix else ""))
+    while parts and parts[0] in _OPERATORS:
+        parts.pop(0)
+    while parts and parts[-1] in _OPERATORS:
+        parts.pop()
+    if not parts:
+        raise StoreError("empty search query", where=text)
+    return " ".join(parts)
+
+
+def _window_floor(archive: Archive, expression: str) -> int | None:
+    """The lowest rowid of the ``RANK_WINDOW`` most recently stored matches, or None when
+    the query matches fewer articles than that."""
+    row = archive.db.execute(
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC "
+        "LIMIT 1 OFFSET ?",
+        (expression, RANK_WINDOW - 1),
+    ).fetchone()
+    return int(row[0]) if row is not None else None
+
+
+def search(
+    archive: Archive,
+    query: str,
+    *,
+    source: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    section: str | None = None,
+    limit: int = 20,
+) -> list[Hit]:
+    """Best matches first (bm25), filtered by source, publication date and section.
+
+    Two steps, because snippets are costly and SQLite would compute one for every match
+    before sorting: rank the matches (rowid and score only), then build the hits of the top
+    ``limit``. An unfiltered query that matches more than ``RANK_WINDOW`` articles ranks the
+    most recently stored ``RANK_WINDOW`` of them (see the constant)."""
+    expression = fts_query(query)
+    rank_sql = (
+        f"SELECT f.rowid, bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS score "
+        "FROM articles_fts AS f"
+    )
+    where = " WHERE articles_fts MATCH ?"
+    args: list[object] = [expression]
+    filters = [
+        (" AND a.source = ?", source),
+        (" AND a.published_at >= ?", since),
+        (" AND a.published_at < ?", until),
+        (" AND a.section = ?", section),
+    ]
+    if any(value for _, value in filters):
+        rank_sql += " JOIN articles a ON a.rowid = f.rowid"
+        for clause, value in filters:
+            if value:
+                where += clause
+                args.append(value)
+    elif (floor := _window_floor(archive, expression)) is not None:
+        where += " AND f.rowid >= ?"
+        args.append(floor)
+    try:
+        ranked = archive.db.execute(
+            rank_sql + where + " ORDER BY score LIMIT ?", (*args, limit)
+        ).fetchall()
+        if not ranked:
+            return []
+        scores = {int(r[0]): float(r[1]) for r in ranked}
+        marks = ", ".join("?" for _ in scores)
+        rows = archive.db.execute(
+            "SELECT f.rowid, a.id, a.published_at, a.title, a.section, "
+            "snippet(articles_fts, 1, '[', ']', ' … ', 12) AS snip FROM articles_fts AS f "
+            "JOIN articles a ON a.rowid = f.rowid WHERE articles_fts MATCH ? "
+            f"AND f.rowid IN ({marks})",
+            (expression, *scores),
+        ).fetchall()
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"search failed: {exc}", where=query) from exc
+    hits = [
+        Hit(
+            id=r["id"],
+            published_at=r["published_at"],
+            title=r["title"],
+            section=r["section"],
+            snippet=r["snip"],
+            score=scores[r[0]],
+        )
+        for r in rows
+    ]
+    hits.sort(key=lambda h: (h.score, h.id))
+    return hits

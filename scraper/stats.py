@@ -1,0 +1,121 @@
+"""``scraper stats``: what the archive holds, per source — articles per publication day, the
+share extracted by the generic fallback (layout drift shows up here), fields missing, and URLs
+that failed. All from the index (no article file is opened), so it stays fast at any size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scraper.store import Archive
+
+# index columns whose absence is worth counting, and how "missing" reads in SQL
+MISSING_FIELDS: tuple[tuple[str, str], ...] = (
+    ("published_at", "published_at IS NULL"),
+    ("updated_at", "updated_at IS NULL"),
+    ("section", "section IS NULL OR section = ''"),
+    ("authors", "n_authors = 0"),
+    ("images", "n_images = 0"),
+)
+
+
+@dataclass(frozen=True)
+class SourceStats:
+    source: str
+    articles: int
+    revised: int  # articles with more than one revision
+    fallback: int  # extracted by the generic fallback parser
+    parsers: dict[str, int]
+    missing: dict[str, int]
+    failed_urls: int
+    failures: dict[str, int]  # error message → count (the most common few)
+    by_day: dict[str, int]  # YYYY-MM-DD (publication, as printed) → articles
+
+    @property
+    def fallback_share(self) -> float:
+        return self.fallback / self.articles if self.articles else 0.0
+
+
+@dataclass(frozen=True)
+class ArchiveStats:
+    sources: list[SourceStats] = field(default_factory=list)
+
+
+def collect(archive: Archive, *, source: str | None = None, days: int = 14) -> ArchiveStats:
+    """Per-source figures; ``by_day`` holds the ``days`` most recent publication days.
+
+    Three queries: the articles table once, the (source, published_at) index once, the
+    failed URLs."""
+    db = archive.db
+    missing_sql = ", ".join(
+        f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)" for _, cond in MISSING_FIELDS
+    )
+    # one pass over the table (NOT INDEXED: walking the source index and looking each row up
+    # is several times slower than a plain scan), grouped by source and parser
+    totals: dict[str, list[int]] = {}
+    parsers: dict[str, dict[str, int]] = {}
+    for name, parser, *counts in db.execute(
+        "SELECT source, parser, count(*), sum(revision > 1), "
+        f"{missing_sql} FROM articles NOT INDEXED GROUP BY source, parser ORDER BY 3 DESC"
+    ):
+        parsers.setdefault(name, {})[parser] = counts[0]
+        into = totals.setdefault(name, [0] * (3 + len(MISSING_FIELDS)))
+        fallback = counts[0] if parser.startswith("fallback/") else 0
+        for i, value in enumerate((counts[0], counts[1], fallback, *counts[2:])):
+            into[i] += value or 0
+    by_day: dict[str, dict[str, int]] = {}
+    for name, day, count in db.execute(
+        "SELECT source, substr(published_at, 1, 10) AS day, count(*) FROM articles "
+        "WHERE published_at IS NOT NULL GROUP BY source, day ORDER BY source, day DESC"
+    ):
+        if len(by_day.setdefault(name, {})) < days:
+            by_day[name][day] = count
+    failed: dict[str, int] = {}
+    failures: dict[str, dict[str, int]] = {}
+    for name, error, count in db.execute(
+        "SELECT source, coalesce(error, 'unknown'), count(*) FROM urls WHERE state = 'failed' "
+        "GROUP BY source, 2 ORDER BY 3 DESC"
+    ):
+        failed[name] = failed.get(name, 0) + count
+        if len(failures.setdefault(name, {})) < 5:
+            failures[name][error] = count
+    names = sorted(set(totals) | set(failed))
+    result = []
+    for name in names:
+        if source is not None and name != source:
+            continue
+        row = totals.get(name) or [0] * (3 + len(MISSING_FIELDS))
+        result.append(
+            SourceStats(
+                source=name,
+                articles=row[0],
+                revised=row[1],
+                fallback=row[2],
+                parsers=parsers.get(name, {}),
+                missing={
+                    label: value for (label, _), value in zip(MISSING_FIELDS, row[3:], strict=True)
+                },
+                failed_urls=failed.get(name, 0),
+                failures=failures.get(name, {}),
+                by_day=dict(sorted(by_day.get(name, {}).items())),
+            )
+        )
+    return ArchiveStats(sources=result)
+
+
+def render(stats: ArchiveStats) -> str:
+    """Plain text for a terminal."""
+    if not stats.sources:
+        return "the archive is empty"
+    out = []
+    for s in stats.sources:
+        out.append(
+            f"{s.source}: {s.articles} articles, {s.revised} revised, fallback parser "
+            f"{s.fallback} ({s.fallback_share:.1%}), failed URLs {s.failed_urls}"
+        )
+        out.append("  parsers: " + (", ".join(f"{k} {v}" for k, v in s.parsers.items()) or "-"))
+        out.append("  missing: " + ", ".join(f"{k} {v}" for k, v in s.missing.items()))
+        for message, count in s.failures.items():
+            out.append(f"  failure x{count}: {message}")
+        for day, count in s.by_day.items():
+            out.append(f"  {day}  {count:6d}")
+    return "\n".join(out)
