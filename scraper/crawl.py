@@ -3,7 +3,9 @@
 Per source: discovery (``scraper.discover``: feeds → sitemaps → section pages) → the frontier
 (``scraper.frontier``: what is new, what an earlier run left to do) → robots.txt → one article
 at a time through ``pipeline.archive_article``, all under the politeness gate
-(``scraper.polite``). An article already archived is never downloaded again by a crawl.
+(``scraper.polite``). An article already archived is never downloaded again by a crawl, except
+for the re-check of recently published ones (``scraper.revisions``: conditional GETs on a
+decaying schedule) that ends each source's pass.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from scraper.errors import (
 from scraper.pipeline import Context, archive_page
 from scraper.polite import Polite
 from scraper.prefetch import Fetched, Prefetcher
+from scraper.revisions import recheck
 from scraper.sources import Source, by_name
 from scraper.urls import Target, on_base
 
@@ -48,11 +51,13 @@ class SourceSummary:
     resumed: int = 0  # left over from an earlier run and done in this one
     deferred: int = 0  # not tried: the host was backed off or the run was stopped
     not_modified: int = 0  # discovery endpoints that answered 304
+    rechecked: int = 0  # stored articles due for a re-check (scraper.revisions) this run
     method: str | None = None  # the discovery tier that produced the candidates
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         extra = f", deferred {self.deferred}" if self.deferred else ""
+        extra += f", rechecked {self.rechecked}" if self.rechecked else ""
         return (
             f"{self.source}: discovered {self.discovered}, new {self.new}, revised {self.revised}, "
             f"unchanged {self.unchanged + self.known}, failed {self.failed}, "
@@ -181,9 +186,23 @@ def crawl_source(
                 # on a stop the prefetcher sends nothing more; what it already fetched is
                 # stored rather than thrown away and downloaded again next run
         summary.deferred += len(todo) - handled
+        if not (stop is not None and stop.is_set()):
+            _recheck(ctx, settings, summary, stop)
     if summary.deferred:
         log.warning("%s: %d articles left for the next run", source.name, summary.deferred)
     return summary
+
+
+def _recheck(
+    ctx: Context, settings: SourceConfig, summary: SourceSummary, stop: threading.Event | None
+) -> None:
+    """Recently published articles due for another look (conditional GET), same politeness."""
+    checked = recheck(ctx, settings, stop=stop)
+    summary.rechecked = checked.due
+    summary.revised += checked.revised
+    summary.errors.extend(checked.errors)
+    if checked.due:
+        log.info("recheck %s", checked.line())
 
 
 def _settle(ctx: Context, item: Fetched, summary: SourceSummary, *, resumed: bool) -> None:

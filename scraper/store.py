@@ -22,6 +22,7 @@ import logging
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,7 +225,7 @@ class Archive:
             self.root.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.root / "index.sqlite", timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self._enable_wal()
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
@@ -234,6 +235,20 @@ class Archive:
             raise StoreError(
                 f"cannot open the archive: {exc.strerror}", where=str(self.root)
             ) from exc
+
+    def _enable_wal(self) -> None:
+        """Switch a new index to WAL. The switch needs an exclusive lock and SQLite does not
+        wait for it (no busy handler), so processes opening a fresh archive together retry."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def close(self) -> None:
         self.db.close()
