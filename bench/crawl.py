@@ -54,10 +54,16 @@ class Run:
         )
 
 
+def _native(i: int) -> str:
+    """As Yonhap numbers them: each story a new 4-digit serial prefix, "00" for a first version
+    (updates count from 51 under the same prefix; see scraper/lineage.py)."""
+    return f"AEN20230419{i:04d}00320"
+
+
 def _publish(server: FixtureServer, n: int) -> list[str]:
     paths = []
     for i in range(n):
-        native = f"AEN20230419{900000000 + i}"
+        native = _native(i)
         server.add(f"/view/{native}", yonhap_copy(1 + i % 16, native))
         paths.append(f"/view/{native}")
     server.add(
@@ -178,7 +184,7 @@ def main(argv: list[str]) -> None:
     try:
         assert serving.stdout is not None and serving.stdin is not None  # both are pipes
         base_url = serving.stdout.readline().decode().strip()
-        paths = [f"/view/AEN20230419{900000000 + i}" for i in range(args.articles)]
+        paths = [f"/view/{_native(i)}" for i in range(args.articles)]
         with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmpdir:
             tmp = Path(tmpdir)
             config = _config(tmp, base_url)

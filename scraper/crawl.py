@@ -211,7 +211,7 @@ def _settle(ctx: Context, item: Fetched, summary: SourceSummary, *, resumed: boo
     try:
         if item.page is None:
             raise item.error or FetchError("nothing fetched", url=target.fetch_url)
-        result = archive_page(ctx, target, item.page, item.article)
+        result = archive_page(ctx, target, item.page, item.article, item.encoded)
     except (Cancelled, HostBackedOff):
         summary.deferred += 1
         frontier.mark(ctx.archive, target.canonical_url, name, "new")  # not the URL's fault

@@ -15,7 +15,7 @@ from scraper.fetch import Fetcher
 from scraper.models import Article, FetchedPage
 from scraper.store import Archive, SaveResult
 from scraper.urls import Target, allowed_hosts
-from scraper.warc import WarcStore
+from scraper.warc import Encoded, WarcStore, encode_exchange
 
 log = logging.getLogger(__name__)
 
@@ -91,19 +91,26 @@ def extract_page(target: Target, page: FetchedPage) -> Article:
     )
 
 
-def archive_page(
-    ctx: Context, target: Target, page: FetchedPage, article: Article | None = None
-) -> SaveResult:
-    """The steps after the fetch: WARC, extract, store. The crawler fetches (and extracts)
-    ahead on another thread, passing ``article``, so the network, the CPU work and the disk
-    waits overlap; without it the page is extracted here. ``scraper recheck`` calls it after a
-    conditional GET that brought a new page."""
-    source = target.source.name
-    ref = ctx.warcs.append(
-        source,
-        page,
-        metadata={"canonical_url": target.canonical_url, "article_id": target.article_id},
+def encode_capture(target: Target, page: FetchedPage) -> Encoded:
+    """The WARC records of a fetched article page (pure: safe on any thread)."""
+    return encode_exchange(
+        page, {"canonical_url": target.canonical_url, "article_id": target.article_id}
     )
+
+
+def archive_page(
+    ctx: Context,
+    target: Target,
+    page: FetchedPage,
+    article: Article | None = None,
+    encoded: Encoded | None = None,
+) -> SaveResult:
+    """The steps after the fetch: WARC, extract, store. The crawler fetches, extracts and
+    encodes ahead on another thread, passing ``article`` and ``encoded``, so the network, the
+    CPU work and the disk waits overlap; without them both are done here. ``scraper recheck``
+    calls it after a conditional GET that brought a new page."""
+    source = target.source.name
+    ref = ctx.warcs.append(source, page, encoded=encoded or encode_capture(target, page))
     try:
         if article is None:
             article = extract_page(target, page)

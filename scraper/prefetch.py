@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from scraper.errors import FetchError, RobotsDisallowed, ScraperError
 from scraper.fetch import Fetcher
 from scraper.models import Article, FetchedPage
-from scraper.pipeline import extract_page
+from scraper.pipeline import encode_capture, extract_page
 from scraper.polite import Polite
 from scraper.urls import Target, allowed_hosts
+from scraper.warc import Encoded
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Fetched:
     page: FetchedPage | None = None
     error: ScraperError | None = None
     article: Article | None = None  # extracted here too; None if that failed (redone later)
+    encoded: Encoded | None = None  # its WARC records, encoded here too
 
 
 _END = object()
@@ -122,7 +124,11 @@ class Prefetcher:
             article: Article | None = extract_page(target, page)
         except Exception:  # the main thread extracts again: a ParseError is recorded there,
             article = None  # and anything else surfaces there rather than in this thread
-        return Fetched(target, page=page, article=article)
+        try:
+            encoded: Encoded | None = encode_capture(target, page)
+        except Exception:  # likewise: the main thread encodes again and reports it
+            encoded = None
+        return Fetched(target, page=page, article=article, encoded=encoded)
 
     def _put(self, item: object) -> bool:
         while True:
