@@ -14,6 +14,7 @@ import re
 import threading
 from xml.sax.saxutils import escape
 
+from scraper.sources import SOURCES
 from tests.server import FIXTURES, FixtureServer
 
 _CANONICAL = re.compile(rb'<link[^>]+rel="canonical"[^>]+href="([^"]+)"')
@@ -57,6 +58,10 @@ def build_mirror(server: FixtureServer) -> dict[str, list[str]]:
         server.add(path, page)
         urls["koreaherald"].append(url)
         kh_items.append((url, page_path.stem))
+    # the main feeds list every page; the sources' other (section) feeds exist but are empty
+    for source in SOURCES:
+        for feed in source.feeds:
+            server.add(feed, rss([]), content_type="application/rss+xml")
     server.add("/RSS/news.xml", rss(yonhap_items), content_type="application/rss+xml")
     server.add("/rss/newsAll", rss(kh_items), content_type="application/rss+xml")
     server.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
