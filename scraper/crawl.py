@@ -31,7 +31,7 @@ from scraper.polite import Polite
 from scraper.prefetch import Fetched, Prefetcher
 from scraper.revisions import recheck
 from scraper.sources import Source, by_name
-from scraper.urls import Target, on_base
+from scraper.urls import Target, target_for
 
 log = logging.getLogger(__name__)
 
@@ -87,26 +87,12 @@ class CrawlSummary:
         return "; ".join(s.line() for s in self.sources) or "no sources enabled"
 
 
-def _target(source: Source, settings: SourceConfig, url: str) -> Target | None:
-    found = source.match(url)
-    if found is None:
-        return None
-    canonical = found[0].canonical.format(id=found[1])
-    return Target(
-        source=source,
-        settings=settings,
-        fetch_url=on_base(settings, canonical),
-        canonical_url=canonical,
-        native_id=found[1],
-    )
-
-
 def _targets(source: Source, settings: SourceConfig, items: Iterable[Discovered]) -> list[Target]:
     """Canonical, de-duplicated targets in discovery order."""
     seen: set[str] = set()
     targets = []
     for item in items:
-        target = _target(source, settings, item.url)
+        target = target_for(source, settings, item.url)
         if target is None or target.canonical_url in seen:
             continue
         seen.add(target.canonical_url)
@@ -131,7 +117,7 @@ def _work_list(
             todo.append(target)
     listed = {t.canonical_url for t in found}
     for url in frontier.pending(ctx.archive, source.name):
-        if url not in listed and (left := _target(source, settings, url)) is not None:
+        if url not in listed and (left := target_for(source, settings, url)) is not None:
             todo.append(left)
     return todo
 

@@ -24,7 +24,7 @@ from scraper.models import Article
 from scraper.pipeline import Context, archive_page
 from scraper.sources import by_name
 from scraper.store import Archive
-from scraper.urls import Target, allowed_hosts, on_base
+from scraper.urls import allowed_hosts, target_for
 
 log = logging.getLogger(__name__)
 
@@ -158,16 +158,9 @@ def recheck(
         if stop is not None and stop.is_set():
             break
         summary.due += 1
-        found = source.match(item.url)
-        if found is None:
+        target = target_for(source, settings, item.url)
+        if target is None:
             continue
-        target = Target(
-            source=source,
-            settings=settings,
-            fetch_url=on_base(settings, item.url),
-            canonical_url=item.url,
-            native_id=found[1],
-        )
         headers = {}
         if item.etag:
             headers["If-None-Match"] = item.etag

@@ -50,6 +50,21 @@ def on_base(settings: SourceConfig, url: str) -> str:
     return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
 
 
+def target_for(source: Source, settings: SourceConfig, url: str) -> Target | None:
+    """The target for an article URL of ``source`` (any host: the path decides), or None."""
+    found = source.match(url)
+    if found is None:
+        return None
+    canonical = found[0].canonical.format(id=found[1])
+    return Target(
+        source=source,
+        settings=settings,
+        fetch_url=on_base(settings, canonical),
+        canonical_url=canonical,
+        native_id=found[1],
+    )
+
+
 def resolve(url: str, config: Config) -> Target:
     """Accept ``url`` as an article of an enabled source, or raise ``UrlRefused``."""
     text = url.strip()
@@ -69,19 +84,12 @@ def resolve(url: str, config: Config) -> Target:
         if settings is None or host not in allowed_hosts(source, settings):
             continue
         claimed.append(source.name)
-        found = source.match(text)
-        if found is None:
+        target = target_for(source, settings, text)
+        if target is None:
             continue  # a mirror may serve several sources: try the next one
         if not settings.enabled:
             raise UrlRefused(f"source {source.name} is disabled in the config", where=url)
-        canonical = found[0].canonical.format(id=found[1])
-        return Target(
-            source=source,
-            settings=settings,
-            fetch_url=on_base(settings, canonical),
-            canonical_url=canonical,
-            native_id=found[1],
-        )
+        return target
     if claimed:
         raise UrlRefused(f"not an article URL of {' or '.join(claimed)}", where=url)
     raise UrlRefused("no configured source accepts this host", where=url)
