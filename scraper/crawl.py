@@ -133,9 +133,7 @@ def crawl_source(
     """One pass over one source; see the module docstring."""
     source = by_name(settings.name)
     summary = SourceSummary(source=source.name)
-    polite = Polite(
-        ctx.fetcher, ctx.archive, min_delay=settings.min_delay, source=source.name, stop=stop
-    )
+    polite = Polite.for_source(ctx.fetcher, ctx.archive, settings, stop=stop)
 
     def seen(items: list[Discovered]) -> None:
         frontier.record_seen(

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
+from scraper.config import SourceConfig
 from scraper.errors import Cancelled, FetchError, HostBackedOff, HttpStatusError, RobotsDisallowed
 from scraper.fetch import Fetcher, SleepFn
 from scraper.store import Archive
@@ -128,6 +129,18 @@ class Polite:
         self._failures: dict[str, int] = {}
         self._backed_off: set[str] = set()
         self._state_lock = threading.Lock()
+
+    @classmethod
+    def for_source(
+        cls,
+        fetcher: Fetcher,
+        archive: Archive,
+        settings: SourceConfig,
+        *,
+        stop: threading.Event | None = None,
+    ) -> Polite:
+        """The gate for one source's requests, paced by its ``min_delay``."""
+        return cls(fetcher, archive, min_delay=settings.min_delay, source=settings.name, stop=stop)
 
     @contextmanager
     def attached(self) -> Iterator[Polite]:

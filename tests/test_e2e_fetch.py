@@ -138,3 +138,23 @@ def test_fetch_reports_http_failure_and_stores_the_rest(
     assert result.returncode == 1
     assert "HTTP 404" in result.stderr
     assert "new\tkoreaherald:10604071" in result.stdout
+
+
+def test_fetch_honours_robots_txt(server: FixtureServer, tmp_path: Path) -> None:
+    _serve_articles(server)
+    server.add(
+        "/robots.txt", f"User-agent: *\nDisallow: /view/{YNA_ID}\n", content_type="text/plain"
+    )
+    cfg = write_config(tmp_path, server.url)
+    result = run_cli(
+        "--config",
+        str(cfg),
+        "fetch",
+        f"https://en.yna.co.kr/view/{YNA_ID}",
+        "https://www.koreaherald.com/article/10604071",
+    )
+    assert result.returncode == 1
+    assert "disallowed by robots.txt" in result.stderr
+    assert "new\tkoreaherald:10604071" in result.stdout
+    assert server.requests_for(f"/view/{YNA_ID}") == []
+    assert len(server.requests_for("/robots.txt")) == 1  # one origin, read once

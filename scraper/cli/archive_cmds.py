@@ -13,6 +13,7 @@ from scraper import check, lineage, reparse, revisions, search, stats
 from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
 from scraper.errors import StoreError
 from scraper.pipeline import Context
+from scraper.polite import Polite
 from scraper.store import Archive
 
 CSV_FIELDS = (
@@ -267,7 +268,8 @@ def cmd_recheck(args: argparse.Namespace) -> int:
         for settings in config.enabled_sources():
             if args.source and settings.name != args.source:
                 continue
-            summary = revisions.recheck(ctx, settings)
+            with Polite.for_source(ctx.fetcher, ctx.archive, settings).attached():
+                summary = revisions.recheck(ctx, settings)
             failed += summary.failed
             for error in summary.errors:
                 print(f"error: {error}", file=sys.stderr)

@@ -11,6 +11,7 @@ from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
 from scraper.errors import FetchError, ParseError, ScraperError
 from scraper.extract import extract
 from scraper.pipeline import Context, archive_article
+from scraper.polite import Polite
 from scraper.urls import resolve
 
 
@@ -52,9 +53,14 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     targets = [resolve(url, config) for url in args.urls]  # refuse bad input before any request
     failed = 0
     with Context.open(config) as ctx:
+        gates: dict[str, Polite] = {}  # robots.txt and pacing, as in a crawl
         for target in targets:
+            name = target.settings.name
+            gate = gates.get(name) or Polite.for_source(ctx.fetcher, ctx.archive, target.settings)
+            gates[name] = gate
             try:
-                result = archive_article(ctx, target)
+                with gate.attached():
+                    result = archive_article(ctx, target)
             except (FetchError, ParseError) as exc:
                 failed += 1
                 print(f"error: {exc}", file=sys.stderr)
