@@ -106,8 +106,7 @@ def test_url_option_names_a_page_without_canonical(tmp_path: Path) -> None:
     )
     page = _bad(tmp_path, "page.html", html.encode())
     assert run_cli("parse", str(page)).returncode == 1
-    result = run_cli(
-        "parse", str(page), "--url", "https://www.koreaherald.com/view.php?ud=20241106050843"
-    )
+    page_url = "https://www.koreaherald.com/view.php?ud=20241106050843"  # named, not fetched
+    result = run_cli("parse", str(page), "--url", page_url)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["id"] == "koreaherald:20241106050843"
