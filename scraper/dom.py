@@ -175,6 +175,16 @@ def link_href(tree: LexborHTMLParser, rel: str) -> str | None:
     return href.strip() if href else None
 
 
+def hashtags(tree: LexborHTMLParser, selector: str) -> tuple[str, ...]:
+    """Keyword links ("#KOSPI 200") as tags, in page order, "#" dropped, each once."""
+    out: list[str] = []
+    for a in tree.css(selector):
+        tag = normalize_line(a.text()).lstrip("#").strip()
+        if tag and tag not in out:
+            out.append(tag)
+    return tuple(out)
+
+
 def first_text(tree: LexborHTMLParser | LexborNode, selector: str) -> str | None:
     node = tree.css_first(selector)
     if node is None:

@@ -25,6 +25,7 @@ from scraper.dom import (
     Page,
     block_paragraphs,
     first_text,
+    hashtags,
     ld_names,
     ld_text,
     normalize_line,
@@ -275,18 +276,10 @@ class KH3:
             published_at=dates.parse_iso(ld_text(ld.get("datePublished"))) or meta_pub or shown_pub,
             updated_at=dates.parse_iso(ld_text(ld.get("dateModified"))) or meta_upd or shown_upd,
             section=ld_text(ld.get("articleSection")) or _section(page, self.SECTION),
-            tags=_ld_keywords(ld.get("keywords")) or self.tags(page),
+            tags=_ld_keywords(ld.get("keywords")) or hashtags(page.tree, self.TAGS),
             images=images,
             canonical_url=page.canonical,
         )
-
-    def tags(self, page: Page) -> tuple[str, ...]:
-        out: list[str] = []
-        for a in page.tree.css(self.TAGS):
-            tag = normalize_line(a.text()).lstrip("#").strip()
-            if tag and tag not in out:
-                out.append(tag)
-        return tuple(out)
 
 
 def _ld_keywords(value: Any) -> tuple[str, ...]:

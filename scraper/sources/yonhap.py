@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 from selectolax.lexbor import LexborNode
 
 from scraper import clean, dates
-from scraper.dom import Page, block_paragraphs, first_text, normalize_line, remove
+from scraper.dom import Page, block_paragraphs, first_text, hashtags, normalize_line, remove
 from scraper.models import Image
 from scraper.sources.base import Extracted, Source, UrlForm
 
@@ -82,7 +82,7 @@ class Y1:
             published_at=published,
             updated_at=dates.parse_iso(meta.get("article:modified_time")),
             section=meta.get("article:section"),
-            tags=self.tags(page),
+            tags=hashtags(page.tree, self.TAGS),
             editor_note=cleaned.editor_note,
             images=images,
             canonical_url=page.canonical,
@@ -115,14 +115,6 @@ class Y1:
             caption = _caption(fig) or _alt_caption(img.attributes.get("alt"), title)
             found.append(Image(url=url, caption=caption))
         return tuple(found)
-
-    def tags(self, page: Page) -> tuple[str, ...]:
-        out: list[str] = []
-        for a in page.tree.css(self.TAGS):
-            tag = normalize_line(a.text()).lstrip("#").strip()
-            if tag and tag not in out:
-                out.append(tag)
-        return tuple(out)
 
 
 def _caption(fig: LexborNode) -> str | None:
