@@ -8,7 +8,9 @@ runs in-process through ``scraper.cli.main``."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pytest
 
 from scraper import sources
 from scraper.cli import main
-from scraper.config import load_config
+from scraper.config import SourceConfig, load_config
 from scraper.errors import ConfigError
 from tests import throwaway_source
 from tests.conftest import FIXTURES, write_config
@@ -139,3 +141,7 @@ def test_the_shipped_config_and_the_docs_name_every_source() -> None:
         assert f"[sources.{name}]" in shipped, f"config/scraper.toml lacks [sources.{name}]"
         assert f"`{name}`" in guide, f"docs/sources.md does not name {name}"
         assert (FIXTURES / name / "PROVENANCE.md").exists(), f"no provenance for {name}"
+    table = shipped.split(f"[sources.{sources.names()[0]}]", 1)[1].split("\n[", 1)[0]
+    for field in dataclasses.fields(SourceConfig):
+        if field.name != "name":  # the table's name
+            assert re.search(rf"^{field.name} = ", table, re.M), f"{field.name} undocumented"
