@@ -1,20 +1,38 @@
 """One typed configuration object: defaults < TOML file < environment < command-line flags.
 
-The shipped ``config/scraper.toml`` documents every key. Problems are collected and reported
-together (one line each) before anything runs.
+The schema is the dataclasses below (pydantic dataclasses): each key is one line with its type,
+default and range, and validation reports every problem at once (one line each) before anything
+runs. Adding a key = one field line here, its commented entry in ``config/scraper.toml`` and,
+if it has an environment variable, one line in ``ENV``. The sources' tables come from the
+registry in ``scraper.sources``: no source is named in this module.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
+from pydantic_core import ErrorDetails
+
 from scraper import __version__
+from scraper import sources as registry
 from scraper.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = "config/scraper.toml"
@@ -22,56 +40,130 @@ DEFAULT_USER_AGENT = (
     f"kr-news-archiver/{__version__} (+https://github.com/kr-news-archiver/kr-news-archiver; "
     "archiving bot, respects robots.txt)"
 )
-KNOWN_SOURCES = ("yonhap", "koreaherald")
-_DEFAULT_BASE_URLS = {
-    "yonhap": "https://en.yna.co.kr",
-    "koreaherald": "https://www.koreaherald.com",
+
+# Environment variable -> (table, key). Empty values count as unset. The per-source variables
+# SCRAPER_<NAME>_<KEY> are made from the registry and SOURCE_ENV_KEYS.
+ENV: dict[str, tuple[str, str]] = {
+    "SCRAPER_ARCHIVE": ("archive", "path"),
+    "SCRAPER_USER_AGENT": ("http", "user_agent"),
+    "SCRAPER_LOG_FORMAT": ("service", "log_format"),
+    "SCRAPER_HEALTH_PORT": ("service", "health_port"),
 }
+SOURCE_ENV_KEYS = ("base_url", "enabled", "interval", "min_delay")
+
+# unknown keys are errors; nan and inf are not numbers a setting can take
+_SCHEMA = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-@dataclass(frozen=True)
+def _not_bool(value: object) -> object:
+    # TOML `true` is not a number (pydantic would read it as 1)
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, got {str(value).lower()}")
+    return value
+
+
+def _duration_seconds(value: object) -> object:
+    """``600``, ``"600"``, ``"10m"``, ``"1.5h"`` → seconds; other values are left to the type."""
+    _not_bool(value)
+    if isinstance(value, str):
+        if not (m := _DURATION.match(value)):
+            raise ValueError(f"must be seconds or a duration like '10m', got {value!r}")
+        return float(m.group(1)) * _UNIT[m.group(2)]
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _registered(name: str) -> str:
+    known = [s.name for s in registry.SOURCES]
+    if name not in known:
+        raise ValueError(f"unknown source {name!r} (known: {', '.join(known)})")
+    return name
+
+
+Int = Annotated[int, BeforeValidator(_not_bool)]
+Float = Annotated[float, BeforeValidator(_not_bool)]
+Seconds = Annotated[float, BeforeValidator(_duration_seconds), Field(gt=0)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+SourceName = Annotated[str, AfterValidator(_registered)]
+
+
+@dataclass(frozen=True, config=_SCHEMA)
 class HttpConfig:
-    timeout: float = 20.0
-    max_retries: int = 4
-    user_agent: str = DEFAULT_USER_AGENT
-    max_bytes: int = 10 * 1024 * 1024
-    max_redirects: int = 5
-    backoff_base: float = 1.0  # seconds; doubled each retry, with jitter
-    backoff_max: float = 120.0
+    timeout: Annotated[Float, Field(gt=0)] = 20.0
+    max_retries: Annotated[Int, Field(ge=0)] = 4
+    user_agent: Text = DEFAULT_USER_AGENT
+    max_bytes: Annotated[Int, Field(ge=1024)] = 10 * 1024 * 1024
+    max_redirects: Annotated[Int, Field(ge=0)] = 5
+    backoff_base: Annotated[Float, Field(gt=0)] = 1.0  # seconds; doubled each retry, with jitter
+    backoff_max: Annotated[Float, Field(gt=0)] = 120.0
     respect_robots: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class SourceConfig:
-    name: str
+    name: str  # the table's name, filled in by Settings
     enabled: bool = True
-    base_url: str = ""
-    interval: float = 600.0
-    min_delay: float = 1.0
+    base_url: HttpUrl = ""  # "" only before Settings fills in the registry's default
+    interval: Seconds = 600.0
+    min_delay: Annotated[Float, Field(ge=0)] = 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class ArchiveConfig:
     path: Path = Path("archive")
-    warc_max_bytes: int = 1024 * 1024 * 1024
+    # below 1 MiB every few captures would open a new file
+    warc_max_bytes: Annotated[Int, Field(ge=1024 * 1024)] = 1024 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class ServiceConfig:
-    jitter: float = 30.0  # seconds of random delay added to each scheduled run
-    log_format: str = "text"  # text | json
-    health_port: int = 0  # /healthz and /metrics on 127.0.0.1:<port>; 0 = off
-    stop_grace: float = 7.0  # seconds a stop waits for a running crawl before abandoning it
-    failure_threshold: int = 3  # consecutive failed runs of a source before it is backed off
-    backoff_max: float = 21600.0  # longest pause of a failing source (seconds)
+    jitter: Annotated[Float, Field(ge=0)] = 30.0  # seconds of random delay added to each run
+    log_format: Literal["text", "json"] = "text"
+    health_port: Annotated[Int, Field(ge=0, le=65535)] = 0  # /healthz, /metrics; 0 = off
+    # seconds a stop waits for a running crawl before abandoning it; at most 8 because the
+    # service promises to exit within 10 s of SIGTERM (grace + 1.5 s for a write)
+    stop_grace: Annotated[Float, Field(gt=0, le=8)] = 7.0
+    failure_threshold: Annotated[Int, Field(ge=1)] = 3  # failed runs in a row before backoff
+    backoff_max: Seconds = 21600.0  # longest pause of a failing source
 
 
-@dataclass(frozen=True)
-class Config:
-    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
-    http: HttpConfig = field(default_factory=HttpConfig)
-    service: ServiceConfig = field(default_factory=ServiceConfig)
-    sources: dict[str, SourceConfig] = field(default_factory=dict)
+@dataclass(frozen=True, config=_SCHEMA)
+class Settings:
+    """The file's tables: ``[archive]``, ``[http]``, ``[service]``, ``[sources.<name>]``."""
+
+    archive: ArchiveConfig = dataclasses.field(default_factory=ArchiveConfig)
+    http: HttpConfig = dataclasses.field(default_factory=HttpConfig)
+    service: ServiceConfig = dataclasses.field(default_factory=ServiceConfig)
+    sources: dict[SourceName, SourceConfig] = dataclasses.field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_sources(cls, data: Any) -> Any:
+        """A source table gets its name from its key and its default base_url from the
+        registry, so neither has to be written in the file."""
+        if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
+            return data
+        defaults = {s.name: s.default_base_url for s in registry.SOURCES}
+        named = {}
+        for name, table in data["sources"].items():
+            if isinstance(table, dict) and name in defaults:
+                table = {"base_url": defaults[name], **table, "name": name}
+            named[name] = table
+        return {**data, "sources": named}
+
+
+@dataclass(frozen=True, config=_SCHEMA)
+class Config(Settings):
     path: Path | None = None  # the file it was read from
 
     def source(self, name: str) -> SourceConfig:
@@ -81,195 +173,135 @@ class Config:
         return [s for s in self.sources.values() if s.enabled]
 
     def with_archive(self, path: str | os.PathLike[str]) -> Config:
-        return replace(self, archive=replace(self.archive, path=Path(path)))
+        return dataclasses.replace(self, archive=dataclasses.replace(self.archive, path=Path(path)))
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_SETTINGS = TypeAdapter(Settings)
 
 
 def parse_duration(value: object, key: str) -> float:
-    """``600``, ``"600"``, ``"10m"``, ``"1.5h"`` → seconds."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{key} must be a duration, not a boolean")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (m := _DURATION.match(value)):
-        seconds = float(m.group(1)) * _UNIT[m.group(2)]
-    else:
-        raise ConfigError(f"{key} must be seconds or a duration like '10m', got {value!r}")
-    if seconds <= 0:
+    """``600``, ``"600"``, ``"10m"``, ``"1.5h"`` → seconds (positive and finite)."""
+    try:
+        seconds = float(_duration_seconds(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{key} {exc}" if isinstance(exc, ValueError) else key) from exc
+    if not math.isfinite(seconds) or seconds <= 0:
         raise ConfigError(f"{key} must be positive, got {value!r}")
     return seconds
 
 
-class _Reader:
-    """Pulls typed values out of a TOML table, collecting every problem instead of stopping."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-
-    def take(self, table: dict[str, Any], key: str, kind: type, default: Any, where: str) -> Any:
-        if key not in table:
-            return default
-        value = table[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.problems.append(
-                f"{where}.{key} must be {kind.__name__}, got {type(value).__name__}"
-            )
-            return default
-        return value
-
-    def unknown(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
-        for key in table:
-            if key not in allowed:
-                self.problems.append(f"unknown key {where}.{key}")
+_KINDS = {
+    "float": "float",
+    "int": "int",
+    "bool": "bool (true or false)",
+    "string": "str",
+    "path": "str (a path)",
+    "dict": "a table",
+    "dataclass": "a table",
+    "model": "a table",
+}
 
 
-def _check_base_url(url: str, where: str, problems: list[str]) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        problems.append(f"{where}.base_url must be an http(s) URL, got {url!r}")
+def _problem(err: ErrorDetails, origins: dict[tuple[str, ...], str]) -> str:
+    """One pydantic error as one line: ``http.timeout must be positive, got -1``."""
+    loc = tuple(str(p) for p in err["loc"] if p != "[key]")
+    key = ".".join(loc)
+    kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        return f"unknown table [{key}]" if len(loc) == 1 else f"unknown key {key}"
+    if kind == "value_error" and "unknown source" in str(ctx.get("error")):
+        return str(ctx["error"])
+    if kind == "value_error":
+        what = str(ctx.get("error"))
+    elif kind in ("greater_than", "greater_than_equal", "less_than_equal", "less_than"):
+        bound = next(iter(ctx.values()))
+        what = {
+            "greater_than": "must be positive" if bound == 0 else f"must be over {bound}",
+            "greater_than_equal": f"must be {bound} or more",
+            "less_than_equal": f"must be at most {bound}",
+            "less_than": f"must be under {bound}",
+        }[kind]
+    elif kind == "finite_number":
+        what = "must be a finite number"
+    elif kind == "literal_error":
+        what = f"must be {ctx.get('expected')}"
+    elif kind == "string_too_short":
+        what = "must not be empty"
+    elif (base := kind.split("_")[0]) in _KINDS and kind.endswith(("_type", "_parsing", "_float")):
+        what = f"must be {_KINDS[base]}"
+    else:
+        what = err["msg"]
+    line = f"{key} {what}"
+    if "got " not in what and not isinstance(value, dict):
+        line += f", got {value!r}" if not isinstance(value, list) else ", got an array"
+    if env := origins.get(loc):
+        line += f" (from {env})"
+    return line
 
 
-def build_config(data: dict[str, Any], path: Path | None = None) -> Config:
-    """Validate a parsed TOML document; raise one ConfigError listing every problem."""
-    problems: list[str] = []
-    r = _Reader(problems)
-    top_allowed = {"archive", "http", "service", "sources"}
-    r.unknown(data, top_allowed, "config")
-
-    a = data.get("archive", {})
-    r.unknown(a, {"path", "warc_max_bytes"}, "archive")
-    archive = ArchiveConfig(
-        path=Path(r.take(a, "path", str, "archive", "archive")),
-        warc_max_bytes=r.take(a, "warc_max_bytes", int, ArchiveConfig.warc_max_bytes, "archive"),
-    )
-
-    h = data.get("http", {})
-    d = HttpConfig()
-    r.unknown(h, set(HttpConfig.__dataclass_fields__), "http")
-    http = HttpConfig(
-        timeout=r.take(h, "timeout", float, d.timeout, "http"),
-        max_retries=r.take(h, "max_retries", int, d.max_retries, "http"),
-        user_agent=r.take(h, "user_agent", str, d.user_agent, "http"),
-        max_bytes=r.take(h, "max_bytes", int, d.max_bytes, "http"),
-        max_redirects=r.take(h, "max_redirects", int, d.max_redirects, "http"),
-        backoff_base=r.take(h, "backoff_base", float, d.backoff_base, "http"),
-        backoff_max=r.take(h, "backoff_max", float, d.backoff_max, "http"),
-        respect_robots=r.take(h, "respect_robots", bool, d.respect_robots, "http"),
-    )
-    if http.timeout <= 0:
-        problems.append("http.timeout must be positive")
-    if http.max_retries < 0:
-        problems.append("http.max_retries must be 0 or more")
-    if http.max_bytes < 1024:
-        problems.append("http.max_bytes must be at least 1024")
-    if not http.user_agent.strip():
-        problems.append("http.user_agent must not be empty")
-
-    s = data.get("service", {})
-    r.unknown(s, set(ServiceConfig.__dataclass_fields__), "service")
-    service = ServiceConfig(
-        jitter=r.take(s, "jitter", float, ServiceConfig.jitter, "service"),
-        log_format=r.take(s, "log_format", str, ServiceConfig.log_format, "service"),
-        health_port=r.take(s, "health_port", int, ServiceConfig.health_port, "service"),
-        stop_grace=r.take(s, "stop_grace", float, ServiceConfig.stop_grace, "service"),
-        failure_threshold=r.take(
-            s, "failure_threshold", int, ServiceConfig.failure_threshold, "service"
-        ),
-        backoff_max=ServiceConfig.backoff_max,
-    )
-    if "backoff_max" in s:
-        try:
-            service = replace(
-                service, backoff_max=parse_duration(s["backoff_max"], "service.backoff_max")
-            )
-        except ConfigError as exc:
-            problems.append(str(exc))
-    if service.log_format not in ("text", "json"):
-        problems.append(f"service.log_format must be 'text' or 'json', got {service.log_format!r}")
-    if not 0 <= service.health_port <= 65535:
-        problems.append(f"service.health_port must be 0 (off) to 65535, got {service.health_port}")
-    if not 0 < service.stop_grace <= 8:
-        # the service promises to exit within 10 s of SIGTERM (grace + 1.5 s for a write)
-        problems.append(
-            f"service.stop_grace must be over 0 and at most 8, got {service.stop_grace}"
-        )
-    if service.failure_threshold < 1:
-        problems.append("service.failure_threshold must be 1 or more")
-
-    sources: dict[str, SourceConfig] = {}
-    raw_sources = data.get("sources", {name: {} for name in KNOWN_SOURCES})
-    if not isinstance(raw_sources, dict):
-        problems.append("sources must be a table")
-        raw_sources = {}
-    for name, table in raw_sources.items():
-        where = f"sources.{name}"
-        if name not in KNOWN_SOURCES:
-            problems.append(f"unknown source {name!r} (known: {', '.join(KNOWN_SOURCES)})")
-            continue
-        if not isinstance(table, dict):
-            problems.append(f"{where} must be a table")
-            continue
-        r.unknown(table, {"enabled", "base_url", "interval", "min_delay"}, where)
-        interval: float = SourceConfig.interval
-        if "interval" in table:
-            try:
-                interval = parse_duration(table["interval"], f"{where}.interval")
-            except ConfigError as exc:
-                problems.append(str(exc))
-        min_delay = r.take(table, "min_delay", float, SourceConfig.min_delay, where)
-        if min_delay < 0:
-            problems.append(f"{where}.min_delay must be 0 or more")
-        base_url = r.take(table, "base_url", str, _DEFAULT_BASE_URLS[name], where).rstrip("/")
-        _check_base_url(base_url, where, problems)
-        sources[name] = SourceConfig(
-            name=name,
-            enabled=r.take(table, "enabled", bool, True, where),
-            base_url=base_url,
-            interval=interval,
-            min_delay=min_delay,
-        )
-    if problems:
+def build_config(
+    data: dict[str, Any], path: Path | None = None, *, origins: dict[Any, str] | None = None
+) -> Config:
+    """Validate a parsed TOML document; raise one ConfigError listing every problem.
+    ``origins`` maps a key path to the environment variable it came from (for messages)."""
+    if "sources" not in data:
+        data = {**data, "sources": {s.name: {} for s in registry.SOURCES}}
+    try:
+        settings = _SETTINGS.validate_python(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        # an unknown source's table is not checked further: its name is the one problem
+        unknown = {e["loc"][:2] for e in errors if e["loc"][-1:] == ("[key]",)}
+        problems = [
+            _problem(e, origins or {})
+            for e in errors
+            if e["loc"][-1:] == ("[key]",) or e["loc"][:2] not in unknown
+        ]
         raise ConfigError(
             "; ".join(problems), where=str(path) if path else None, problems=tuple(problems)
-        )
-    return Config(archive=archive, http=http, service=service, sources=sources, path=path)
+        ) from None
+    fields = {f.name: getattr(settings, f.name) for f in dataclasses.fields(Settings)}
+    return Config(**fields, path=path)
 
 
-def _env_overrides(data: dict[str, Any], env: dict[str, str]) -> None:
-    """``SCRAPER_ARCHIVE``, ``SCRAPER_USER_AGENT``, ``SCRAPER_LOG_FORMAT``,
-    ``SCRAPER_HEALTH_PORT``, and
-    ``SCRAPER_<SOURCE>_BASE_URL`` / ``_ENABLED`` / ``_INTERVAL`` / ``_MIN_DELAY``
-    (e.g. ``SCRAPER_YONHAP_BASE_URL``)."""
-    if v := env.get("SCRAPER_ARCHIVE"):
-        data.setdefault("archive", {})["path"] = v
-    if v := env.get("SCRAPER_USER_AGENT"):
-        data.setdefault("http", {})["user_agent"] = v
-    if v := env.get("SCRAPER_LOG_FORMAT"):
-        data.setdefault("service", {})["log_format"] = v
-    if v := env.get("SCRAPER_HEALTH_PORT"):
-        data.setdefault("service", {})["health_port"] = int(v) if v.strip().isdigit() else v
-    for name in KNOWN_SOURCES:
-        prefix = f"SCRAPER_{name.upper()}_"
-        table = data.setdefault("sources", {}).get(name)
-        for key in ("BASE_URL", "ENABLED", "INTERVAL", "MIN_DELAY"):
-            if (v := env.get(prefix + key)) is None:
-                continue
-            if table is None:
-                table = data["sources"].setdefault(name, {})
-            value: Any = v
-            if key == "ENABLED":
-                value = v.strip().lower() in ("1", "true", "yes", "on")
-            elif key == "MIN_DELAY":
-                try:
-                    value = float(v)
-                except ValueError:
-                    value = v
-            table[key.lower()] = value
+def _env_overrides(data: dict[str, Any], env: dict[str, str]) -> dict[tuple[str, ...], str]:
+    """Put the environment's values into ``data`` (as strings: the schema converts them);
+    returns which key came from which variable."""
+    names = dict(ENV)
+    for source in registry.SOURCES:
+        for key in SOURCE_ENV_KEYS:
+            names[f"SCRAPER_{source.name.upper()}_{key.upper()}"] = (
+                f"sources.{source.name}",
+                key,
+            )
+    origins: dict[tuple[str, ...], str] = {}
+    for var, (table, key) in names.items():
+        if not (value := env.get(var, "").strip()):
+            continue
+        into = data
+        for part in table.split("."):
+            if not isinstance(into.get(part), dict):
+                into[part] = {}  # the environment wins over a malformed table
+            into = into[part]
+        into[key] = value
+        origins[(*table.split("."), key)] = var
+    return origins
+
+
+def _read_toml(cfg_path: Path) -> dict[str, Any]:
+    try:
+        with cfg_path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", where=str(cfg_path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "TOML files are UTF-8",
+            where=str(cfg_path),
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", where=str(cfg_path)) from exc
 
 
 def load_config(
@@ -284,19 +316,13 @@ def load_config(
     cfg_path = Path(path or env.get("SCRAPER_CONFIG") or DEFAULT_CONFIG_PATH)
     data: dict[str, Any] = {}
     if cfg_path.exists():
-        try:
-            with cfg_path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"invalid TOML: {exc}", where=str(cfg_path)) from exc
-        except OSError as exc:
-            raise ConfigError(f"cannot read config: {exc.strerror}", where=str(cfg_path)) from exc
+        data = _read_toml(cfg_path)
     elif explicit:
         raise ConfigError("config file not found", where=str(cfg_path))
     if "sources" not in data:
-        data["sources"] = {name: {} for name in KNOWN_SOURCES}
-    _env_overrides(data, env)
-    config = build_config(data, cfg_path if cfg_path.exists() else None)
+        data["sources"] = {s.name: {} for s in registry.SOURCES}
+    origins = _env_overrides(data, env)
+    config = build_config(data, cfg_path if cfg_path.exists() else None, origins=origins)
     if archive:
         config = config.with_archive(archive)
     return config

@@ -3,6 +3,7 @@
     ScraperError                      anything this package raises on purpose
     ├── ConfigError                   bad or unreadable configuration (exit 2)
     ├── UrlRefused                    no enabled source accepts the URL; nothing sent (exit 2)
+    ├── UsageError                    a bad command-line value, e.g. an invalid --since (exit 2)
     ├── FetchError                    the network gave us nothing usable (carries url, source)
     │   ├── TransientFetchError       timeout, dropped connection: worth another try
     │   │   └── Truncated             fewer bytes than Content-Length promised
@@ -51,6 +52,10 @@ class ConfigError(ScraperError):
 
 class UrlRefused(ScraperError):
     """No enabled source accepts the URL; refused before any request."""
+
+
+class UsageError(ScraperError):
+    """A command-line value is invalid (a date that does not exist, an inverted range)."""
 
 
 class FetchError(ScraperError):

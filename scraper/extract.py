@@ -21,10 +21,11 @@ from urllib.parse import urlsplit
 from charset_normalizer import from_bytes
 
 from scraper import clean, dates
+from scraper import sources as registry
 from scraper.dom import Page, ld_names, ld_text, parse_html
 from scraper.errors import ParseError
 from scraper.models import Article, content_hash
-from scraper.sources import SOURCES, Extracted, Source
+from scraper.sources import Extracted, Source
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def _check_text(text: str, where: str) -> None:
 def source_for_url(url: str) -> Source | None:
     """The source whose article URL forms match ``url`` on one of its own hosts."""
     host = urlsplit(url).hostname
-    for source in SOURCES:
+    for source in registry.SOURCES:
         if source.is_own_host(host) and source.match(url):
             return source
     return None
@@ -113,7 +114,7 @@ def _page_url(html_url: str | None, tree_canonical: str | None) -> tuple[Source,
     for candidate in (html_url, tree_canonical):
         if not candidate:
             continue
-        for source in SOURCES:
+        for source in registry.SOURCES:
             if source.match(candidate):
                 return source, candidate
     return None

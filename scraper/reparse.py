@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scraper import filters
 from scraper.dates import now_iso
 from scraper.errors import ParseError, StoreError
 from scraper.extract import extract
@@ -104,13 +105,8 @@ def _jobs(
         "FROM articles a LEFT JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision "
         "WHERE 1=1"
     )
-    args: list[str] = []
-    if source:
-        sql += " AND a.source = ?"
-        args.append(source)
-    if since:
-        sql += " AND a.published_at >= ?"
-        args.append(since)
+    conditions, args = filters.where(source=source, since=since, prefix="a.")
+    sql += conditions
     jobs = []
     # read first: rewriting records while a cursor walks the same table could revisit rows
     for row in archive.db.execute(sql + " ORDER BY a.rowid", args).fetchall():

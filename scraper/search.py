@@ -11,6 +11,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
+from scraper import filters
 from scraper.errors import StoreError
 from scraper.store import Archive
 
@@ -90,18 +91,13 @@ def search(
     )
     where = " WHERE articles_fts MATCH ?"
     args: list[object] = [expression]
-    filters = [
-        (" AND a.source = ?", source),
-        (" AND a.published_at >= ?", since),
-        (" AND a.published_at < ?", until),
-        (" AND a.section = ?", section),
-    ]
-    if any(value for _, value in filters):
+    conditions, values = filters.where(
+        source=source, since=since, until=until, section=section, prefix="a."
+    )
+    if conditions:
         rank_sql += " JOIN articles a ON a.rowid = f.rowid"
-        for clause, value in filters:
-            if value:
-                where += clause
-                args.append(value)
+        where += conditions
+        args += values
     elif (floor := _window_floor(archive, expression)) is not None:
         where += " AND f.rowid >= ?"
         args.append(floor)

@@ -223,9 +223,9 @@ class Service:
             self.health = HealthServer(health_port, self.snapshot).start()
         self.scheduler.start()
         log.info(
-            "serving %s; archive %s",
+            "serving %s; archive at %s",
             ", ".join(f"{n} every {s.interval:g}s" for n, s in self.sources.items()),
-            self.config.archive.path,
+            self.config.archive.path.absolute(),
         )
 
     # -- one run --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from scraper import filters
 from scraper.store import Archive
 
 # index columns whose absence is worth counting, and how "missing" reads in SQL
@@ -40,12 +41,22 @@ class ArchiveStats:
     sources: list[SourceStats] = field(default_factory=list)
 
 
-def collect(archive: Archive, *, source: str | None = None, days: int = 14) -> ArchiveStats:
+def collect(
+    archive: Archive,
+    *,
+    source: str | None = None,
+    days: int = 14,
+    since: str | None = None,
+    until: str | None = None,
+) -> ArchiveStats:
     """Per-source figures; ``by_day`` holds the ``days`` most recent publication days.
+    ``since``/``until`` limit the articles counted by publication (see ``scraper.filters``);
+    failed URLs have no publication date and are always counted.
 
     Three queries: the articles table once, the (source, published_at) index once, the
     failed URLs."""
     db = archive.db
+    window, window_args = filters.where(since=since, until=until)
     missing_sql = ", ".join(
         f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)" for _, cond in MISSING_FIELDS
     )
@@ -55,7 +66,9 @@ def collect(archive: Archive, *, source: str | None = None, days: int = 14) -> A
     parsers: dict[str, dict[str, int]] = {}
     for name, parser, *counts in db.execute(
         "SELECT source, parser, count(*), sum(revision > 1), "
-        f"{missing_sql} FROM articles NOT INDEXED GROUP BY source, parser ORDER BY 3 DESC"
+        f"{missing_sql} FROM articles NOT INDEXED WHERE 1=1{window} "
+        "GROUP BY source, parser ORDER BY 3 DESC",
+        window_args,
     ):
         parsers.setdefault(name, {})[parser] = counts[0]
         into = totals.setdefault(name, [0] * (3 + len(MISSING_FIELDS)))
@@ -65,7 +78,8 @@ def collect(archive: Archive, *, source: str | None = None, days: int = 14) -> A
     by_day: dict[str, dict[str, int]] = {}
     for name, day, count in db.execute(
         "SELECT source, substr(published_at, 1, 10) AS day, count(*) FROM articles "
-        "WHERE published_at IS NOT NULL GROUP BY source, day ORDER BY source, day DESC"
+        f"WHERE published_at IS NOT NULL{window} GROUP BY source, day ORDER BY source, day DESC",
+        window_args,
     ):
         if len(by_day.setdefault(name, {})) < days:
             by_day[name][day] = count

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scraper import crashpoints, lineage
+from scraper import crashpoints, filters, lineage
 from scraper.dates import now_iso
 from scraper.errors import StoreError
 from scraper.models import Article
@@ -525,20 +525,8 @@ class Archive:
     ) -> Iterator[Article]:
         """Articles in publication order, one file at a time: the rows stream from one cursor
         (SQLite sorts within its bounded cache), so memory stays constant."""
-        where = "1=1"
-        args: list[Any] = []
-        if source:
-            where += " AND source = ?"
-            args.append(source)
-        if since:
-            where += " AND published_at >= ?"
-            args.append(since)
-        if until:
-            where += " AND published_at < ?"
-            args.append(until)
-        if section:
-            where += " AND section = ?"
-            args.append(section)
+        conditions, args = filters.where(source=source, since=since, until=until, section=section)
+        where = "1=1" + conditions
         cursor = self.db.execute(
             f"SELECT path FROM articles WHERE {where} ORDER BY published_at, id", args
         )

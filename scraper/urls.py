@@ -7,9 +7,10 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from scraper import sources as registry
 from scraper.config import Config, SourceConfig
 from scraper.errors import UrlRefused
-from scraper.sources import SOURCES, Source
+from scraper.sources import Source
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def resolve(url: str, config: Config) -> Target:
     if problem := _bad_address(host):
         raise UrlRefused(f"refused: {problem}", where=url)
     claimed: list[str] = []
-    for source in SOURCES:
+    for source in registry.SOURCES:
         settings = config.sources.get(source.name)
         if settings is None or host not in allowed_hosts(source, settings):
             continue

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from scraper import sources
 from tests.server import FixtureServer, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,8 +21,12 @@ def server() -> Iterator[FixtureServer]:
 
 
 def write_config(tmp_path: Path, base_url: str, **overrides: str) -> Path:
-    """A config pointing both sources at ``base_url`` with politeness delays off."""
+    """A config pointing every registered source at ``base_url`` with politeness delays off."""
     extra = "\n".join(f"{k} = {v}" for k, v in overrides.items())
+    tables = "".join(
+        f'\n[sources.{name}]\nbase_url = "{base_url}"\ninterval = 600\nmin_delay = 0\n'
+        for name in sources.names()
+    )
     text = f"""
 [archive]
 path = "{tmp_path / "archive"}"
@@ -31,17 +36,7 @@ timeout = 5
 max_retries = 2
 backoff_base = 0.05
 {extra}
-
-[sources.yonhap]
-base_url = "{base_url}"
-interval = 600
-min_delay = 0
-
-[sources.koreaherald]
-base_url = "{base_url}"
-interval = 600
-min_delay = 0
-"""
+{tables}"""
     path = tmp_path / "scraper.toml"
     path.write_text(text)
     return path

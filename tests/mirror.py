@@ -1,10 +1,10 @@
-"""A local mirror of both sites built from the fixture pages, with their RSS feeds.
+"""A local mirror of every registered source, built from its fixture pages, with RSS feeds.
 
     .venv/bin/python -m tests.mirror --port 8765
 
 then point ``sources.<name>.base_url`` at ``http://127.0.0.1:8765`` (or set
-``SCRAPER_YONHAP_BASE_URL`` / ``SCRAPER_KOREAHERALD_BASE_URL``) and run ``make run`` or
-``scraper crawl``. The end-to-end tests use ``build_mirror`` the same way.
+``SCRAPER_<NAME>_BASE_URL`` for each source, e.g. ``SCRAPER_YONHAP_BASE_URL``) and run
+``make run`` or ``scraper crawl``. The end-to-end tests use ``build_mirror`` the same way.
 """
 
 from __future__ import annotations
@@ -12,10 +12,14 @@ from __future__ import annotations
 import argparse
 import re
 import threading
+from pathlib import Path
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
-from scraper.sources import SOURCES
+from scraper import sources
 from tests.server import FIXTURES, FixtureServer
+
+RSS = "application/rss+xml"
 
 _CANONICAL = re.compile(rb'<link[^>]+rel="canonical"[^>]+href="([^"]+)"')
 
@@ -38,32 +42,35 @@ def rss(items: list[tuple[str, str]]) -> str:
     )
 
 
-def build_mirror(server: FixtureServer) -> dict[str, list[str]]:
-    """Serve every fixture page at its own path, and each source's main feed; returns the
-    canonical article URLs per source."""
-    urls: dict[str, list[str]] = {"yonhap": [], "koreaherald": []}
-    yonhap_items = []
-    for page_path in sorted((FIXTURES / "yonhap").glob("yna_article_*.html")):
-        page = page_path.read_bytes()
-        url = _canonical(page)
-        path = url.split("en.yna.co.kr", 1)[1]
-        server.add(path, page)
-        urls["yonhap"].append(url)
-        yonhap_items.append((f"https://en.yna.co.kr{path}?section=news&input=rss", page_path.stem))
-    kh_items = []
-    for page_path in sorted((FIXTURES / "koreaherald").glob("kh*.html")):
-        page = page_path.read_bytes()
-        url = _canonical(page).replace("http://", "https://")
-        path = url.split("koreaherald.com", 1)[1]
-        server.add(path, page)
-        urls["koreaherald"].append(url)
-        kh_items.append((url, page_path.stem))
-    # the main feeds list every page; the sources' other (section) feeds exist but are empty
-    for source in SOURCES:
+def _tracked(url: str) -> str:
+    """The URL with the tracking query news feeds add (Yonhap: ``?section=news&input=rss``);
+    crawling must canonicalize it away."""
+    return url + ("&" if "?" in url else "?") + "section=news&input=rss"
+
+
+def build_mirror(server: FixtureServer, root: Path = FIXTURES) -> dict[str, list[str]]:
+    """For every registered source: serve each article page of ``root/<source name>/`` at the
+    path of its canonical URL, list them all in the source's first feed (its other feeds exist
+    but are empty); robots.txt allows everything. Returns the canonical URLs per source.
+
+    A registered source without fixture pages is an error: the mirror, the end-to-end tests and
+    the offline tour would silently leave it out."""
+    urls: dict[str, list[str]] = {}
+    for source in sources.SOURCES:
+        items = []
+        for page_path in sorted((root / source.name).glob("*.html")):
+            page = page_path.read_bytes()
+            url = source.canonical_url(_canonical(page))
+            if url is None:
+                continue  # not an article page of this source
+            parts = urlsplit(url)
+            server.add(parts.path + (f"?{parts.query}" if parts.query else ""), page)
+            urls.setdefault(source.name, []).append(url)
+            items.append((_tracked(url), page_path.stem))
+        if not items:
+            raise ValueError(f"no article pages for source {source.name} in {root / source.name}")
         for feed in source.feeds:
-            server.add(feed, rss([]), content_type="application/rss+xml")
-    server.add("/RSS/news.xml", rss(yonhap_items), content_type="application/rss+xml")
-    server.add("/rss/newsAll", rss(kh_items), content_type="application/rss+xml")
+            server.add(feed, rss(items if feed == source.feeds[0] else []), content_type=RSS)
     server.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
     return urls
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from scraper import __version__
 from scraper.cli import archive_cmds, crawl_cmds, fetch_cmds, service_cmds
 from scraper.cli.common import EXIT_FAILED, EXIT_USAGE, setup_logging
-from scraper.errors import ConfigError, ScraperError, UrlRefused
+from scraper.errors import ConfigError, ScraperError, UrlRefused, UsageError
 
 COMMANDS = (fetch_cmds, crawl_cmds, service_cmds, archive_cmds)
 
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             logging.getLogger("scraper").exception("failed")
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, ConfigError | UrlRefused) else EXIT_FAILED
+        return EXIT_USAGE if isinstance(exc, ConfigError | UrlRefused | UsageError) else EXIT_FAILED
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

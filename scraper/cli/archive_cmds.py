@@ -7,13 +7,15 @@ import argparse
 import csv
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 
-from scraper import check, lineage, reparse, revisions, search, stats
+from scraper import check, filters, lineage, reparse, revisions, search, stats
 from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
 from scraper.errors import StoreError
 from scraper.pipeline import Context
 from scraper.polite import Polite
+from scraper.sources import names as source_names
 from scraper.store import Archive
 
 CSV_FIELDS = (
@@ -37,17 +39,42 @@ CSV_FIELDS = (
     "story_id",
     "urls",
 )
-SOURCES = ("yonhap", "koreaherald")
 _RAW = argparse.RawDescriptionHelpFormatter
 
 
+def _at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, got {value}")
+        return value
+
+    return parse
+
+
 def _filters(p: argparse.ArgumentParser, *, until: bool = True, section: bool = True) -> None:
-    p.add_argument("--source", choices=SOURCES, help="only this source")
-    p.add_argument("--since", metavar="DATE", help="published on or after (YYYY-MM-DD or ISO)")
+    p.add_argument("--source", choices=source_names(), help="only this source")
+    p.add_argument(
+        "--since",
+        metavar="DATE",
+        help="published on or after: YYYY-MM-DD (00:00 KST) or a date-time, e.g. "
+        "2023-04-19T03:00Z (no offset = KST)",
+    )
     if until:
-        p.add_argument("--until", metavar="DATE", help="published before (YYYY-MM-DD or ISO)")
+        p.add_argument(
+            "--until",
+            metavar="DATE",
+            help="published on or before: YYYY-MM-DD (through the end of that KST day) or a "
+            "date-time",
+        )
     if section:
-        p.add_argument("--section", help="only this section, as stored (e.g. nk, politics)")
+        p.add_argument(
+            "--section",
+            help="only this section, any case, or the site's slug (e.g. nk, politics)",
+        )
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -82,7 +109,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("query", metavar="QUERY", help='words, "phrases", OR, NOT, prefix*')
     _filters(p)
-    p.add_argument("--limit", type=int, default=20, help="at most this many results (20)")
+    p.add_argument("--limit", type=_at_least(1), default=20, help="at most this many results (20)")
     p.add_argument("--json", action="store_true", help="one JSON object per result")
     p.set_defaults(func=cmd_search)
 
@@ -110,8 +137,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog="examples:\n  scraper stats\n  scraper stats --source yonhap --days 30 --json",
         formatter_class=_RAW,
     )
-    p.add_argument("--source", choices=SOURCES, help="only this source")
-    p.add_argument("--days", type=int, default=14, help="publication days listed (14)")
+    _filters(p, section=False)
+    p.add_argument("--days", type=_at_least(0), default=14, help="publication days listed (14)")
     p.add_argument("--json", action="store_true", help="one JSON document")
     p.set_defaults(func=cmd_stats)
 
@@ -156,7 +183,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog="examples:\n  scraper recheck\n  scraper recheck --source yonhap",
         formatter_class=_RAW,
     )
-    p.add_argument("--source", choices=SOURCES, help="only this source")
+    p.add_argument("--source", choices=source_names(), help="only this source")
     p.set_defaults(func=cmd_recheck)
 
 
@@ -166,7 +193,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     with Archive(config.archive.path) as archive:
         article = archive.get(args.id)
         if article is None:
-            raise StoreError("no such article", where=args.id)
+            raise StoreError(_no_such_article(archive, args.id), where=args.id)
         if args.revisions:
             history = archive.revisions(article.id)
             for i, rev in enumerate(history):
@@ -184,8 +211,19 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _no_such_article(archive: Archive, wanted: str) -> str:
+    """Ids are ``<source>:<native id>``; a bare native id gets the full id suggested."""
+    if ":" in wanted:
+        return "no such article"
+    found = [f"{name}:{wanted}" for name in source_names() if archive.get(f"{name}:{wanted}")]
+    if found:
+        return f"no such article; ids start with the source: did you mean {' or '.join(found)}?"
+    return "no such article; ids start with the source, e.g. yonhap:AEN20230419000952325"
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     config = config_from(args)
+    filters.Window.parse(args.since, args.until)  # a bad date is an error before any work
     with Archive(config.archive.path) as archive:
         hits = search.search(
             archive,
@@ -207,6 +245,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     config = config_from(args)
+    filters.Window.parse(args.since, args.until)
     out = sys.stdout
     with Archive(config.archive.path) as archive:
         records = archive.iter_articles(
@@ -229,8 +268,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     config = config_from(args)
+    filters.Window.parse(args.since, args.until)
     with Archive(config.archive.path) as archive:
-        result = stats.collect(archive, source=args.source, days=args.days)
+        result = stats.collect(
+            archive, source=args.source, days=args.days, since=args.since, until=args.until
+        )
     if args.json:
         data = [{**asdict(s), "fallback_share": s.fallback_share} for s in result.sources]
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
@@ -241,6 +283,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_reparse(args: argparse.Namespace) -> int:
     config = config_from(args)
+    filters.Window.parse(args.since, None)
     with Archive(config.archive.path) as archive:
         summary = reparse.reparse(archive, source=args.source, since=args.since)
     for error in summary.errors:
@@ -256,7 +299,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(problem.line())
     counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
-    state = "consistent" if report.ok else f"{len(report.unrepaired)} problems"
+    n = len(report.unrepaired)
+    state = "consistent" if report.ok else f"{n} problem{'s' if n != 1 else ''}"
     print(f"checked {counts}: {state}")
     return EXIT_OK if report.ok else EXIT_FAILED
 

@@ -14,6 +14,7 @@ from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
 from scraper.crawl import ProgressFn, crawl
 from scraper.errors import ConfigError
 from scraper.pipeline import Context
+from scraper.sources import names as source_names
 
 DESCRIPTION = """\
 Make one pass over the enabled sources: discover article URLs, fetch only what is new, archive it.
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--source",
         action="append",
-        choices=("yonhap", "koreaherald"),
+        choices=source_names(),
         help="only this source (repeatable)",
     )
     p.add_argument("--limit", type=int, metavar="N", help="at most N articles fetched per source")

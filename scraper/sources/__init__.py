@@ -7,7 +7,12 @@ from scraper.sources.base import Extracted, Parser, Source, UrlForm
 
 SOURCES: tuple[Source, ...] = (yonhap.SOURCE, koreaherald.SOURCE)
 
-__all__ = ["SOURCES", "Extracted", "Parser", "Source", "UrlForm", "by_name"]
+__all__ = ["SOURCES", "Extracted", "Parser", "Source", "UrlForm", "by_name", "names"]
+
+
+def names() -> tuple[str, ...]:
+    """The registered sources' names, in registry order (CLI choices, config tables)."""
+    return tuple(source.name for source in SOURCES)
 
 
 def by_name(name: str) -> Source:

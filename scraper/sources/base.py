@@ -64,6 +64,9 @@ class Source:
     list_link_selectors: tuple[str, ...] = ()
     # CSS selectors removed before generic (fallback) extraction: the site's chrome and ads
     prune: tuple[str, ...] = field(default=())
+    # (slug in the site's URLs, section name as stored) where the two differ beyond case, so
+    # `--section nk` finds "North Korea"
+    sections: tuple[tuple[str, str], ...] = ()
 
     def is_own_host(self, host: str | None) -> bool:
         return host is not None and host.lower().rstrip(".") in self.hosts

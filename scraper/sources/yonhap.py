@@ -147,6 +147,8 @@ SOURCE = Source(
     feeds=("/RSS/news.xml", "/RSS/nk.xml", "/RSS/national.xml"),
     sitemaps=("/news-sitemap.xml",),
     section_pages=("/news",),
+    # the menu links /nk/index; its pages say article:section "North Korea" (yna_article_15, 16)
+    sections=(("nk", "North Korea"),),
     list_link_selectors=("div.smain-list-type01 li .tit a", "a[href*='/view/AEN']"),
     prune=(
         "header",

@@ -1,0 +1,147 @@
+"""A source is one declaration plus one registry line (issue 12): register a throwaway source
+(tests/throwaway_source.py) in this process and every command sees it: the config (file and
+environment), crawl --source, fetch, status, stats, export --section, the test mirror.
+
+The registry is the plain tuple ``scraper.sources.SOURCES``; every consumer reads it when it
+runs, so replacing the tuple (here with ``monkeypatch``) is all registration takes. The CLI
+runs in-process through ``scraper.cli.main``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scraper import sources
+from scraper.cli import main
+from scraper.config import SourceConfig, load_config
+from scraper.errors import ConfigError
+from tests import throwaway_source
+from tests.conftest import FIXTURES, write_config
+from tests.mirror import build_mirror
+from tests.server import FixtureServer, serve
+
+STORIES = {
+    1001: ("Assembly passes the budget", "2026-11-01T09:00:00+09:00"),
+    1002: ("Minister resigns", "2026-11-02T10:30:00+09:00"),
+    1003: ("Parties agree on a date", "2026-11-03T08:15:00+09:00"),
+}
+
+
+@pytest.fixture
+def registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sources, "SOURCES", (*sources.SOURCES, throwaway_source.SOURCE))
+
+
+@pytest.fixture
+def fixtures(tmp_path: Path) -> Path:
+    """The real fixture folders plus one for the throwaway source."""
+    root = tmp_path / "fixtures"
+    root.mkdir()
+    for name in ("yonhap", "koreaherald"):
+        (root / name).symlink_to(FIXTURES / name)
+    (root / "testtimes").mkdir()
+    for story, (title, published) in STORIES.items():
+        html = throwaway_source.page(story, title, published)
+        (root / "testtimes" / f"story_{story}.html").write_text(html)
+    return root
+
+
+@pytest.fixture
+def mirror(fixtures: Path) -> Iterator[FixtureServer]:
+    yield from serve(FixtureServer())
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_a_registered_source_is_seen_by_every_command(
+    registered: None,
+    fixtures: Path,
+    mirror: FixtureServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    urls = build_mirror(mirror, fixtures)
+    assert sorted(urls["testtimes"]) == [f"{throwaway_source.HOME}/story/{n}" for n in STORIES]
+    cfg = write_config(tmp_path, mirror.url)
+    assert "[sources.testtimes]" in cfg.read_text()
+
+    config = load_config(cfg, env={})
+    assert config.sources["testtimes"].base_url == mirror.url
+    env = {"SCRAPER_TESTTIMES_ENABLED": "false", "SCRAPER_TESTTIMES_INTERVAL": "5m"}
+    from_env = load_config(cfg, env=env).sources["testtimes"]
+    assert not from_env.enabled and from_env.interval == 300
+    (tmp_path / "empty.toml").write_text("")
+    defaults = load_config(tmp_path / "empty.toml", env={})
+    assert defaults.sources["testtimes"].base_url == throwaway_source.HOME
+
+    # fetch: the real site's URL, fetched from the mirror
+    status, out, err = cli(capsys, "--config", str(cfg), "fetch", urls["testtimes"][0])
+    assert status == 0, err
+    assert out.startswith("new\ttesttimes:1001\tAssembly passes the budget")
+
+    status, out, err = cli(capsys, "--config", str(cfg), "crawl", "--source", "testtimes")
+    assert status == 0, err
+    assert out.startswith("testtimes: discovered 3, new 2,"), out
+    assert "yonhap" not in out
+
+    status, out, err = cli(capsys, "--config", str(cfg), "status", "--json")
+    assert status == 0, err
+    doc = json.loads(out)["sources"]
+    assert set(doc) == {"yonhap", "koreaherald", "testtimes"}
+    assert doc["testtimes"]["articles"]["total"] == 3
+
+    status, out, err = cli(capsys, "--config", str(cfg), "stats", "--source", "testtimes", "--json")
+    assert status == 0, err
+    [row] = json.loads(out)
+    assert row["source"] == "testtimes" and row["articles"] == 3
+    assert row["parsers"] == {"testtimes/t1": 3}
+
+    status, out, err = cli(capsys, "--config", str(cfg), "export", "--section", "pol")
+    assert status == 0, err
+    assert {json.loads(line)["id"] for line in out.splitlines()} == {
+        f"testtimes:{n}" for n in STORIES
+    }
+
+
+def test_an_unregistered_source_is_refused_everywhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[archive]\npath = "{tmp_path / "a"}"\n[sources.testtimes]\n')
+    with pytest.raises(ConfigError, match="unknown source 'testtimes'"):
+        load_config(cfg, env={})
+    with pytest.raises(SystemExit):
+        main(["--config", str(cfg), "crawl", "--source", "testtimes"])
+    assert "invalid choice: 'testtimes'" in capsys.readouterr().err
+    status, _, err = cli(capsys, "fetch", f"{throwaway_source.HOME}/story/1001")
+    assert status == 2 and "no configured source accepts this host" in err
+
+
+def test_the_mirror_refuses_a_source_without_pages(
+    registered: None, tmp_path: Path, mirror: FixtureServer
+) -> None:
+    with pytest.raises(ValueError, match="no article pages for source testtimes"):
+        build_mirror(mirror, FIXTURES)
+
+
+def test_the_shipped_config_and_the_docs_name_every_source() -> None:
+    root = Path(__file__).resolve().parent.parent
+    shipped = (root / "config" / "scraper.toml").read_text()
+    guide = (root / "docs" / "sources.md").read_text()
+    for name in sources.names():
+        assert f"[sources.{name}]" in shipped, f"config/scraper.toml lacks [sources.{name}]"
+        assert f"`{name}`" in guide, f"docs/sources.md does not name {name}"
+        assert (FIXTURES / name / "PROVENANCE.md").exists(), f"no provenance for {name}"
+    table = shipped.split(f"[sources.{sources.names()[0]}]", 1)[1].split("\n[", 1)[0]
+    for field in dataclasses.fields(SourceConfig):
+        if field.name != "name":  # the table's name
+            assert re.search(rf"^{field.name} = ", table, re.M), f"{field.name} undocumented"
