@@ -15,10 +15,12 @@ RUN groupadd --system --gid 10001 scraper \
        --home-dir /nonexistent --shell /usr/sbin/nologin scraper
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
+# the locked runtime dependencies first (exact versions, hashes checked), then the project alone
+RUN pip install --require-hashes --no-deps -r requirements.lock
 COPY scraper ./scraper
 # a regular (not editable) install: the image needs no source tree at run time
-RUN pip install . && rm -rf build ./*.egg-info
+RUN pip install --no-deps . && rm -rf build ./*.egg-info
 
 COPY config/scraper.toml /etc/scraper/scraper.toml
 RUN mkdir -p /data && chown scraper:scraper /data

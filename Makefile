@@ -5,15 +5,24 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/scraper.toml
 
-.PHONY: install lint format test run bench docs clean
+.PHONY: install lock lint format test run bench docs clean
 
-$(STAMP): pyproject.toml
+# Installs come from the lock (exact versions, hashes checked), so a fresh clone months from now
+# gets the same packages as today; `make lock` refreshes it on purpose after pyproject.toml changes.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve pyproject.toml's ranges into the two locks (runtime for the Docker image, dev here).
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+		--quiet -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --quiet -o requirements-dev.lock
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check scraper tests bench
