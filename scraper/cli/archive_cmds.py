@@ -6,12 +6,16 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sqlite3
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 from scraper import check, lineage, reparse, revisions, search, stats
 from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
+from scraper.cli.rebuild_cmds import run_rebuild
 from scraper.errors import StoreError
+from scraper.indexdb import damage_reason
 from scraper.pipeline import Context
 from scraper.polite import Polite
 from scraper.store import Archive
@@ -163,7 +167,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_show(args: argparse.Namespace) -> int:
     config = config_from(args)
     out = sys.stdout
-    with Archive(config.archive.path) as archive:
+    with Archive(config.archive.path, readonly=True) as archive:
         article = archive.get(args.id)
         if article is None:
             raise StoreError("no such article", where=args.id)
@@ -186,7 +190,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     config = config_from(args)
-    with Archive(config.archive.path) as archive:
+    with Archive(config.archive.path, readonly=True) as archive:
         hits = search.search(
             archive,
             args.query,
@@ -208,7 +212,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     config = config_from(args)
     out = sys.stdout
-    with Archive(config.archive.path) as archive:
+    with Archive(config.archive.path, readonly=True) as archive:
         records = archive.iter_articles(
             source=args.source, since=args.since, until=args.until, section=args.section
         )
@@ -229,7 +233,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     config = config_from(args)
-    with Archive(config.archive.path) as archive:
+    with Archive(config.archive.path, readonly=True) as archive:
         result = stats.collect(archive, source=args.source, days=args.days)
     if args.json:
         data = [{**asdict(s), "fallback_share": s.fallback_share} for s in result.sources]
@@ -251,8 +255,18 @@ def cmd_reparse(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = config_from(args)
-    with Archive(config.archive.path) as archive:
-        report = check.check(archive, repair=args.repair)
+    try:
+        with Archive(config.archive.path) as archive:
+            report = check.check(archive, repair=args.repair)
+    except (StoreError, sqlite3.DatabaseError) as exc:
+        reason = damage_reason(exc)
+        if not args.repair or reason is None:
+            raise
+        # the index is a cache of the files: rebuild it, then check what it now says
+        print(f"repairing: the index is damaged ({reason}); rebuilding it from the files")
+        run_rebuild(Path(config.archive.path))
+        with Archive(config.archive.path) as archive:
+            report = check.check(archive, repair=True)
     for problem in report.problems:
         print(problem.line())
     counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())

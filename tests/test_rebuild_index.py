@@ -1,0 +1,201 @@
+"""``scraper rebuild-index``: a damaged or lost index is made again from the WARC files and the
+article JSON files, and every command that meets a damaged index says what to run.
+
+The archive is real: the fixture mirror crawled over HTTP on 127.0.0.1, one article revised
+and fetched again, then its catalog recorded, the index damaged, rebuilt and compared."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, run_cli, write_config
+from tests.mirror import build_mirror
+from tests.server import FixtureServer, yonhap_fixture
+
+REVISED = "/view/AEN20230419003800320"  # fixture 11
+REVISED_URL = f"https://en.yna.co.kr{REVISED}"
+REVISED_ID = "yonhap:AEN20230419003800320"
+
+
+def _rows(db: sqlite3.Connection, sql: str) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in db.execute(sql).fetchall()]
+
+
+def catalog(archive: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """What the index says, read with plain sqlite3 (not the code under test)."""
+    db = sqlite3.connect(archive / "index.sqlite")
+    try:
+        return {
+            "articles": _rows(
+                db,
+                "SELECT id, source, native_id, url, title, published_at, updated_at, section, "
+                "parser, content_hash, revision, path, first_fetched_at, fetched_at, story_id, "
+                "n_authors, n_images, body_chars FROM articles ORDER BY id",
+            ),
+            "captures": _rows(
+                db,
+                "SELECT article_id, url, status, fetched_at, warc_file, warc_offset, "
+                "warc_length, record_id FROM captures ORDER BY warc_file, warc_offset",
+            ),
+            "revisions": _rows(
+                db,
+                "SELECT article_id, revision, content_hash, fetched_at, warc_file, warc_offset "
+                "FROM revisions ORDER BY article_id, revision",
+            ),
+            "urls": _rows(
+                db,
+                "SELECT url, source, kind, article_id, state, http_status, etag, last_modified "
+                "FROM urls WHERE kind = 'article' ORDER BY url",
+            ),
+            "search": _rows(
+                db,
+                "SELECT a.id FROM articles_fts f JOIN articles a ON a.rowid = f.rowid "
+                "WHERE articles_fts MATCH 'satellite' ORDER BY a.id",
+            ),
+        }
+    finally:
+        db.close()
+
+
+def _edited(old: str, new: str) -> bytes:
+    raw = yonhap_fixture(11)
+    assert old.encode() in raw
+    return raw.replace(old.encode(), new.encode())
+
+
+@pytest.fixture
+def crawled(server: FixtureServer, tmp_path: Path) -> tuple[Path, Path]:
+    """The mirror crawled, fixture 11 revised once and fetched once more unchanged."""
+    build_mirror(server)
+    cfg = write_config(tmp_path, server.url)
+    first = run_cli("--config", str(cfg), "crawl")
+    assert first.returncode == 0, first.stderr
+    shown = run_cli("--config", str(cfg), "show", REVISED_ID)
+    lead = json.loads(shown.stdout)["body"].split("\n\n")[1][:50]
+    server.add(REVISED, _edited(lead, "Correction: " + lead))
+    for _ in range(2):  # the revision, then the same page again (a capture, no revision)
+        fetched = run_cli("--config", str(cfg), "fetch", REVISED_URL)
+        assert fetched.returncode == 0, fetched.stderr
+    return cfg, tmp_path / "archive"
+
+
+def _damage(index: Path, where: int, size: int | None = None) -> bytes:
+    """Overwrite ``size`` bytes (default: to the end) at ``where``."""
+    with index.open("r+b") as fh:
+        fh.seek(where)
+        fh.write(b"\xa5" * (size if size is not None else index.stat().st_size - where))
+    return index.read_bytes()
+
+
+def test_rebuild_restores_the_catalog_of_a_damaged_index(crawled: tuple[Path, Path]) -> None:
+    cfg, archive = crawled
+    before = catalog(archive)
+    assert len(before["articles"]) == 19
+    revisions = [r for r in before["revisions"] if r[0] == REVISED_ID]
+    assert [r[1] for r in revisions] == [1, 2]
+    assert len([c for c in before["captures"] if c[0] == REVISED_ID]) == 3
+    assert before["search"], "the search term must find something to compare"
+    assert all(u[6] for u in before["urls"])  # ETags recorded
+
+    index = archive / "index.sqlite"
+    damaged = _damage(index, 4096)  # every page but the first: "malformed"
+    for command in (["stats"], ["search", "satellite"], ["show", REVISED_ID], ["crawl"]):
+        result = run_cli("--config", str(cfg), *command)
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert result.stderr.startswith("error: the index is damaged ("), (command, result.stderr)
+        assert result.stderr.rstrip().endswith("run: scraper rebuild-index"), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+    rebuilt = run_cli("--config", str(cfg), "rebuild-index")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "rebuilt the index: 19 articles, 20 revisions, 21 captures" in rebuilt.stdout
+    [aside] = archive.glob("index.sqlite.damaged-*[0-9]Z")
+    assert aside.read_bytes() == damaged  # moved aside, byte for byte
+    assert not list(archive.glob(".rebuild-*"))
+
+    after = catalog(archive)
+    for table in ("articles", "captures", "revisions", "urls", "search"):
+        assert after[table] == before[table], table
+    found = run_cli("--config", str(cfg), "search", "satellite")
+    assert found.returncode == 0 and found.stdout.count("yonhap:") == len(before["search"])
+    checked = run_cli("--config", str(cfg), "check")
+    assert checked.returncode == 0, checked.stdout
+    again = run_cli("--config", str(cfg), "crawl")  # the frontier knows every article
+    assert again.returncode == 0 and "new 0" in again.stdout, again.stdout
+
+
+def test_check_repair_rebuilds_an_index_that_is_not_a_database(
+    crawled: tuple[Path, Path],
+) -> None:
+    cfg, archive = crawled
+    before = catalog(archive)
+    _damage(archive / "index.sqlite", 0, 100)  # the header: "file is not a database"
+    checked = run_cli("--config", str(cfg), "check")
+    assert checked.returncode == 1
+    assert "error: the index is damaged (file is not a database" in checked.stderr
+    repaired = run_cli("--config", str(cfg), "check", "--repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "repairing: the index is damaged" in repaired.stdout
+    assert repaired.stdout.rstrip().endswith(": consistent")
+    assert catalog(archive) == before
+    assert len(list(archive.glob("index.sqlite.damaged-*"))) == 1
+
+
+def test_a_lost_index_is_rebuilt_and_a_killed_rebuild_leaves_the_old_state(
+    crawled: tuple[Path, Path],
+) -> None:
+    cfg, archive = crawled
+    before = catalog(archive)
+    damaged = _damage(archive / "index.sqlite", 4096)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCRAPER_")}
+    killed = subprocess.run(
+        [str(Path(sys.executable).parent / "scraper"), "--config", str(cfg), "rebuild-index"],
+        env={**env, "SCRAPER_CRASH_AT": "rebuild"},
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
+    assert killed.returncode == -9
+    assert (archive / "index.sqlite").read_bytes() == damaged  # the old state
+    assert list(archive.glob(".rebuild-*.tmp"))  # its work, left for the next run to clear
+
+    (archive / "index.sqlite").unlink()  # now lose it altogether
+    for suffix in ("-wal", "-shm"):
+        (archive / f"index.sqlite{suffix}").unlink(missing_ok=True)
+    stats = run_cli("--config", str(cfg), "stats")
+    assert stats.returncode == 1
+    assert stats.stderr.startswith("error: the index is missing (")
+    assert "run: scraper rebuild-index" in stats.stderr
+    assert not (archive / "index.sqlite").exists()  # a reading command creates nothing
+
+    rebuilt = run_cli("--config", str(cfg), "rebuild-index")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert not list(archive.glob(".rebuild-*"))
+    assert not list(archive.glob("index.sqlite.damaged-*"))  # there was nothing to keep
+    assert catalog(archive) == before
+
+
+def test_a_missing_article_file_is_written_from_its_newest_capture(
+    crawled: tuple[Path, Path],
+) -> None:
+    cfg, archive = crawled
+    before = catalog(archive)
+    [row] = [a for a in before["articles"] if a[0] == REVISED_ID]
+    (archive / row[11]).unlink()
+    (archive / "index.sqlite").unlink()
+    rebuilt = run_cli("--config", str(cfg), "rebuild-index")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "1 article files written" in rebuilt.stdout
+    after = catalog(archive)
+    assert after["revisions"] == before["revisions"]
+    assert after["captures"] == before["captures"]
+    shown = run_cli("--config", str(cfg), "show", REVISED_ID)
+    assert '"revision": 2' in shown.stdout and "Correction: " in shown.stdout
