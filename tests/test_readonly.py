@@ -38,7 +38,9 @@ def _tree(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("command", READING, ids=lambda c: c[0])
-def test_no_archive_is_reported_and_nothing_created(command: tuple[str, ...], tmp_path: Path) -> None:
+def test_no_archive_is_reported_and_nothing_created(
+    command: tuple[str, ...], tmp_path: Path
+) -> None:
     missing = tmp_path / "nowhere" / "archive"
     result = run_cli("--archive", str(missing), *command)
     assert (result.returncode, result.stderr) == (1, f"error: no archive at {missing}\n")

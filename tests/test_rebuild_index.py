@@ -6,6 +6,7 @@ and fetched again, then its catalog recorded, the index damaged, rebuilt and com
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
@@ -15,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
+from scraper import check
+from scraper.rebuild import rebuild_index
+from scraper.store import Archive
 from tests.conftest import ROOT, run_cli, write_config
 from tests.mirror import build_mirror
 from tests.server import FixtureServer, yonhap_fixture
@@ -199,3 +205,98 @@ def test_a_missing_article_file_is_written_from_its_newest_capture(
     assert after["captures"] == before["captures"]
     shown = run_cli("--config", str(cfg), "show", REVISED_ID)
     assert '"revision": 2' in shown.stdout and "Correction: " in shown.stdout
+
+
+def _linked_by_id_warc(
+    path: Path, exchanges: list[tuple[str, bytes, str | None]]
+) -> dict[str, int]:
+    """A WARC as the next writer version lays it out: request, response, then a metadata
+    record with a target URI of its own, linked to the response by record id, naming the
+    canonical URL (or no metadata). Returns the offset of each response record by URL."""
+    offsets = {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=True, warc_version="WARC/1.1")
+        writer.write_record(writer.create_warcinfo_record(path.name, {"software": "test"}))
+        for n, (url, body, canonical) in enumerate(exchanges):
+            date = f"2026-01-0{n + 1}T00:00:00Z"
+            http = StatusAndHeaders(
+                "200 OK",
+                [("Content-Type", "text/html; charset=utf-8"), ("ETag", f'"e{n}"')],
+                protocol="HTTP/1.1",
+            )
+            response = writer.create_warc_record(
+                url,
+                "response",
+                payload=io.BytesIO(body),
+                length=len(body),
+                http_headers=http,
+                warc_headers_dict={"WARC-Date": date},
+            )
+            rid = response.rec_headers.get_header("WARC-Record-ID")
+            request = writer.create_warc_record(
+                url,
+                "request",
+                payload=io.BytesIO(b""),
+                length=0,
+                http_headers=StatusAndHeaders("GET / HTTP/1.1", [], is_http_request=True),
+                warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": rid},
+            )
+            writer.write_record(request)
+            offsets[url] = fh.tell()
+            writer.write_record(response)
+            if canonical is not None:
+                data = json.dumps({"canonical_url": canonical}).encode()
+                meta = writer.create_warc_record(
+                    f"urn:x-scraper:capture:{n}",
+                    "metadata",
+                    payload=io.BytesIO(data),
+                    length=len(data),
+                    warc_content_type="application/json",
+                    warc_headers_dict={"WARC-Date": date, "WARC-Refers-To": rid},
+                )
+                writer.write_record(meta)
+    return offsets
+
+
+def test_rebuild_reads_metadata_linked_by_record_id_and_responses_without_any(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "archive"
+    # a URL no source pattern matches: only the linked metadata says which article it is
+    with_meta = "http://127.0.0.1:9/cdn/page-1"
+    without = "http://127.0.0.1:9/view/AEN20230419003800320"
+    offsets = _linked_by_id_warc(
+        root / "warc" / "yonhap" / "yonhap-2026-01-01-00001.warc.gz",
+        [
+            (with_meta, yonhap_fixture(15), "https://en.yna.co.kr/view/AEN20230419000952325"),
+            (without, yonhap_fixture(11), None),
+        ],
+    )
+    summary = rebuild_index(root)
+    assert (summary.captures, summary.articles, summary.files_written) == (2, 2, 2)
+    assert summary.unreadable == [] and summary.not_articles == 0
+    with Archive(root, readonly=True) as archive:
+        rows = archive.db.execute(
+            "SELECT article_id, url, warc_offset, fetched_at FROM captures ORDER BY id"
+        ).fetchall()
+        assert [tuple(r) for r in rows] == [
+            (
+                "yonhap:AEN20230419000952325",
+                "https://en.yna.co.kr/view/AEN20230419000952325",
+                offsets[with_meta],
+                "2026-01-01T00:00:00+00:00",
+            ),
+            (
+                "yonhap:AEN20230419003800320",
+                "https://en.yna.co.kr/view/AEN20230419003800320",
+                offsets[without],
+                "2026-01-02T00:00:00+00:00",
+            ),
+        ]
+        etags = archive.db.execute("SELECT etag FROM urls ORDER BY url").fetchall()
+        assert [r[0] for r in etags] == ['"e0"', '"e1"']
+        assert archive.get("yonhap:AEN20230419003800320") is not None
+    with Archive(root) as archive:
+        report = check.check(archive)
+    assert report.ok, report.unrepaired
