@@ -1,0 +1,219 @@
+"""The captures in the WARC files: every response record, linked to its metadata record, and
+re-extracted with the current parsers (see the package docstring for the two formats)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from warcio.archiveiterator import ArchiveIterator
+
+from scraper.errors import ParseError
+from scraper.extract import extract
+from scraper.models import Article
+from scraper.rebuild.summary import ProgressFn, RebuildSummary
+from scraper.sources import SOURCES, Source
+from scraper.warc import WarcRef
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Record:
+    """One WARC record's headers, as far as the rebuild needs them."""
+
+    kind: str
+    offset: int
+    length: int
+    record_id: str
+    uri: str
+    links: tuple[str, ...]  # WARC-Refers-To, WARC-Concurrent-To
+    date: str
+    status: int
+    meta: dict[str, Any] | None  # a metadata record's JSON
+
+
+@dataclass(frozen=True)
+class _Response:
+    file: str
+    record: _Record
+    length: int  # the exchange's span (current format) or the response record alone
+    meta: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Capture:
+    """A response record that extracts as an article."""
+
+    ref: WarcRef
+    url: str  # the canonical URL it was fetched under
+    status: int
+    fetched_at: str
+    article: Article
+    etag: str | None
+    last_modified: str | None
+
+
+# -- reading WARC files ---------------------------------------------------------------------
+def _records(path: Path) -> tuple[list[_Record], str | None]:
+    """Every record of a file up to the first unreadable byte, and what stopped it there."""
+    out: list[_Record] = []
+    with path.open("rb") as fh:
+        it = ArchiveIterator(fh)
+        try:
+            for rec in it:
+                h = rec.rec_headers
+                meta = None
+                if rec.rec_type == "metadata":
+                    with contextlib.suppress(ValueError):
+                        data = json.loads(rec.content_stream().read())
+                        meta = data if isinstance(data, dict) else None
+                status = 0
+                if rec.rec_type == "response" and rec.http_headers is not None:
+                    with contextlib.suppress(TypeError, ValueError):
+                        status = int(rec.http_headers.get_statuscode())
+                links = tuple(
+                    v
+                    for v in (h.get_header("WARC-Refers-To"), h.get_header("WARC-Concurrent-To"))
+                    if v
+                )
+                out.append(
+                    _Record(
+                        kind=rec.rec_type or "",
+                        offset=it.get_record_offset(),
+                        length=it.get_record_length(),
+                        record_id=h.get_header("WARC-Record-ID") or "",
+                        uri=h.get_header("WARC-Target-URI") or "",
+                        links=links,
+                        date=h.get_header("WARC-Date") or "",
+                        status=status,
+                        meta=meta,
+                    )
+                )
+        except Exception as exc:  # warcio raises many kinds on damage; all mean "stop here"
+            return out, f"{exc.__class__.__name__}: {str(exc)[:80]}"
+    return out, None
+
+
+def _responses(rel: str, records: list[_Record]) -> list[_Response]:
+    """The responses of one file with their metadata, linked by record id or by position."""
+    by_id = {r.record_id: r for r in records if r.kind == "response"}
+    meta_for: dict[str, dict[str, Any]] = {}
+    for i, rec in enumerate(records):
+        if rec.kind != "metadata" or rec.meta is None:
+            continue
+        target = next((link for link in rec.links if link in by_id), None)
+        if target is None:  # no link: the response just before it, same target URI
+            for prev in reversed(records[:i]):
+                if prev.kind == "response":
+                    target = prev.record_id if prev.uri == rec.uri else None
+                    break
+        if target is not None:
+            meta_for.setdefault(target, rec.meta)
+    out = []
+    for i, rec in enumerate(records):
+        if rec.kind != "response":
+            continue
+        # the exchange this writer appends in one piece: the response and the records that
+        # follow it naming it with the same target URI (request, metadata); a metadata record
+        # with its own URI (``urn:…``) means a writer that points at the response alone
+        end = rec.offset + rec.length
+        for nxt in records[i + 1 :]:
+            if rec.record_id not in nxt.links or nxt.uri != rec.uri:
+                break
+            end = nxt.offset + nxt.length
+        out.append(_Response(rel, rec, end - rec.offset, meta_for.get(rec.record_id)))
+    return out
+
+
+def _canonical(uri: str) -> tuple[Source, str] | None:
+    """The source and canonical URL of an article URL on any host (a mirror's too)."""
+    for source in SOURCES:
+        found = source.match(uri)
+        if found is not None:
+            return source, found[0].canonical.format(id=found[1])
+    return None
+
+
+def _capture(root: Path, fh: Any, response: _Response) -> Capture | None:
+    """Re-extract one response; None when it is not an article for the current parsers."""
+    rec = response.record
+    meta = response.meta or {}
+    found = _canonical(str(meta.get("canonical_url") or rec.uri))
+    if found is None:
+        return None
+    source, url = found
+    fh.seek(rec.offset)
+    record = next(iter(ArchiveIterator(fh)))
+    headers = {k.lower(): v for k, v in record.http_headers.headers} if record.http_headers else {}
+    body = record.content_stream().read()
+    fetched_at = rec.date.replace("Z", "+00:00")
+    article = extract(
+        body,
+        url,
+        source=source,
+        fetched_at=fetched_at,
+        content_type=headers.get("content-type"),
+        where=f"{response.file}@{rec.offset}",
+    )
+    return Capture(
+        ref=WarcRef(response.file, rec.offset, response.length, rec.record_id),
+        url=url,
+        status=rec.status,
+        fetched_at=fetched_at,
+        article=article,
+        etag=headers.get("etag"),
+        last_modified=headers.get("last-modified"),
+    )
+
+
+def read_captures(
+    root: Path, summary: RebuildSummary, progress: ProgressFn | None = None
+) -> dict[str, list[Capture]]:
+    """Every article capture under ``warc/``, per article id, in capture order."""
+    files = sorted((root / "warc").glob("*/*.warc.gz"))
+    summary.warc_files = len(files)
+    responses: list[_Response] = []
+    for n, path in enumerate(files, 1):
+        rel = str(path.relative_to(root))
+        records, error = _records(path)
+        if error is not None:
+            end = records[-1].offset + records[-1].length if records else 0
+            summary.unreadable.append(f"{rel}: unreadable from byte {end} ({error})")
+            log.warning("%s: unreadable from byte %d (%s); run scraper check", rel, end, error)
+        responses.extend(_responses(rel, records))
+        if progress is not None:
+            progress("warc", n, len(files))
+    summary.responses = len(responses)
+    found: dict[str, list[Capture]] = {}
+    handles: dict[str, Any] = {}
+    try:
+        for n, response in enumerate(responses, 1):
+            fh = handles.get(response.file)
+            if fh is None:
+                fh = handles[response.file] = (root / response.file).open("rb")
+            try:
+                capture = _capture(root, fh, response)
+            except ParseError as exc:
+                log.info("not an article: %s", exc)
+                capture = None
+            except Exception as exc:  # a record that scanned but does not read back
+                where = f"{response.file}@{response.record.offset}"
+                summary.unreadable.append(f"{where}: {exc.__class__.__name__}: {exc}")
+                capture = None
+            if capture is None:
+                summary.not_articles += 1
+            else:
+                found.setdefault(capture.article.id, []).append(capture)
+            if progress is not None:
+                progress("captures", n, len(responses))
+    finally:
+        for fh in handles.values():
+            fh.close()
+    for captures in found.values():
+        captures.sort(key=lambda c: (c.fetched_at, c.ref.file, c.ref.offset))
+    return found
