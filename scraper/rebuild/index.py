@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from scraper import crashpoints, lineage
 from scraper.errors import StoreError
@@ -208,7 +209,7 @@ def _refuse_if_busy(root: Path) -> None:
 
 def _readable(index: Path) -> bool:
     try:
-        db = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
+        db = sqlite3.connect(f"file:{quote(str(index))}?mode=ro", uri=True)
         try:
             ok = db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
         finally:
