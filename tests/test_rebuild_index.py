@@ -20,7 +20,9 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from scraper import check
-from scraper.rebuild import rebuild_index
+from scraper.rebuild import RebuildSummary, rebuild_index
+from scraper.rebuild import captures as captures_module
+from scraper.rebuild.captures import read_captures
 from scraper.store import Archive
 from tests.conftest import ROOT, run_cli, write_config
 from tests.mirror import build_mirror
@@ -300,3 +302,23 @@ def test_rebuild_reads_metadata_linked_by_record_id_and_responses_without_any(
     with Archive(root) as archive:
         report = check.check(archive)
     assert report.ok, report.unrepaired
+
+
+def test_captures_read_in_worker_processes_match_a_serial_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "archive"
+    _linked_by_id_warc(
+        root / "warc" / "yonhap" / "yonhap-2026-01-01-00001.warc.gz",
+        [
+            ("http://127.0.0.1:9/view/AEN20230419000952325", yonhap_fixture(15), None),
+            ("http://127.0.0.1:9/view/AEN20230419003800320", yonhap_fixture(11), None),
+            ("http://127.0.0.1:9/not-an-article", b"<html></html>", None),
+        ],
+    )
+    serial, pooled = RebuildSummary(), RebuildSummary()
+    expected = read_captures(root, serial, workers=1)
+    monkeypatch.setattr(captures_module, "POOL_MIN_JOBS", 1)
+    assert read_captures(root, pooled, workers=2) == expected
+    assert len(expected) == 2 and serial == pooled
+    assert (pooled.responses, pooled.not_articles) == (3, 1)

@@ -4,8 +4,12 @@ re-extracted with the current parsers (see the package docstring for the two for
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,9 @@ from scraper.sources import SOURCES, Source
 from scraper.warc import WarcRef
 
 log = logging.getLogger(__name__)
+
+# below this many captures, starting worker processes costs more than it saves (as reparse)
+POOL_MIN_JOBS = 200
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,7 @@ def _canonical(uri: str) -> tuple[Source, str] | None:
     return None
 
 
-def _capture(root: Path, fh: Any, response: _Response) -> Capture | None:
+def _capture(fh: Any, response: _Response) -> Capture | None:
     """Re-extract one response; None when it is not an article for the current parsers."""
     rec = response.record
     meta = response.meta or {}
@@ -171,10 +178,36 @@ def _capture(root: Path, fh: Any, response: _Response) -> Capture | None:
     )
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    capture: Capture | None = None  # None: not an article for the current parsers
+    error: str | None = None  # the record scanned but does not read back
+
+
+def _work(root: str, response: _Response) -> _Outcome:
+    """One response, in a worker process (or not): read it back and re-extract it."""
+    try:
+        with (Path(root) / response.file).open("rb") as fh:
+            return _Outcome(capture=_capture(fh, response))
+    except ParseError as exc:
+        log.info("not an article: %s", exc)
+        return _Outcome()
+    except Exception as exc:  # warcio and zlib raise many kinds on a bad record
+        where = f"{response.file}@{response.record.offset}"
+        return _Outcome(error=f"{where}: {exc.__class__.__name__}: {exc}")
+
+
 def read_captures(
-    root: Path, summary: RebuildSummary, progress: ProgressFn | None = None
+    root: Path,
+    summary: RebuildSummary,
+    progress: ProgressFn | None = None,
+    *,
+    workers: int | None = None,
 ) -> dict[str, list[Capture]]:
-    """Every article capture under ``warc/``, per article id, in capture order."""
+    """Every article capture under ``warc/``, per article id, in capture order.
+
+    Re-extraction runs in ``workers`` processes (default: one per core), as ``reparse`` does:
+    it is CPU-bound, and the GIL would serialize threads."""
     files = sorted((root / "warc").glob("*/*.warc.gz"))
     summary.warc_files = len(files)
     responses: list[_Response] = []
@@ -189,31 +222,29 @@ def read_captures(
         if progress is not None:
             progress("warc", n, len(files))
     summary.responses = len(responses)
+    workers = workers or os.cpu_count() or 1
+    pool = None
+    if workers > 1 and len(responses) >= POOL_MIN_JOBS:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        outcomes: Iterator[_Outcome] = pool.map(
+            _work, itertools.repeat(str(root)), responses, chunksize=32
+        )
+    else:
+        outcomes = (_work(str(root), response) for response in responses)
     found: dict[str, list[Capture]] = {}
-    handles: dict[str, Any] = {}
     try:
-        for n, response in enumerate(responses, 1):
-            fh = handles.get(response.file)
-            if fh is None:
-                fh = handles[response.file] = (root / response.file).open("rb")
-            try:
-                capture = _capture(root, fh, response)
-            except ParseError as exc:
-                log.info("not an article: %s", exc)
-                capture = None
-            except Exception as exc:  # a record that scanned but does not read back
-                where = f"{response.file}@{response.record.offset}"
-                summary.unreadable.append(f"{where}: {exc.__class__.__name__}: {exc}")
-                capture = None
-            if capture is None:
+        for n, outcome in enumerate(outcomes, 1):
+            if outcome.error is not None:
+                summary.unreadable.append(outcome.error)
+            elif outcome.capture is None:
                 summary.not_articles += 1
             else:
-                found.setdefault(capture.article.id, []).append(capture)
+                found.setdefault(outcome.capture.article.id, []).append(outcome.capture)
             if progress is not None:
                 progress("captures", n, len(responses))
     finally:
-        for fh in handles.values():
-            fh.close()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     for captures in found.values():
         captures.sort(key=lambda c: (c.fetched_at, c.ref.file, c.ref.offset))
     return found

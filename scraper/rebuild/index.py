@@ -209,7 +209,8 @@ def _refuse_if_busy(root: Path) -> None:
 
 def _readable(index: Path) -> bool:
     try:
-        db = sqlite3.connect(f"file:{quote(str(index))}?mode=ro", uri=True)
+        # immutable: a probe that leaves no -wal/-shm of its own behind
+        db = sqlite3.connect(f"file:{quote(str(index))}?mode=ro&immutable=1", uri=True)
         try:
             ok = db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
         finally:

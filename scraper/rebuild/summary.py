@@ -29,4 +29,10 @@ class RebuildSummary:
             f"{self.captures} captures from {self.warc_files} WARC files, {self.urls} URLs; "
             f"{self.not_articles} responses not read as articles, {self.files_written} "
             f"article files written, {len(self.unreadable)} unreadable"
+            + (
+                f", {self.disagreements} records whose revision count the captures do not "
+                "match (see the log)"
+                if self.disagreements
+                else ""
+            )
         )
