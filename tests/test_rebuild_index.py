@@ -322,3 +322,24 @@ def test_captures_read_in_worker_processes_match_a_serial_read(
     assert read_captures(root, pooled, workers=2) == expected
     assert len(expected) == 2 and serial == pooled
     assert (pooled.responses, pooled.not_articles) == (3, 1)
+
+
+def test_damage_inside_a_warc_costs_only_the_damaged_capture(crawled: tuple[Path, Path]) -> None:
+    cfg, archive = crawled
+    before = catalog(archive)
+    warc = max(archive.glob("warc/yonhap/*.warc.gz"), key=lambda p: p.stat().st_size)
+    rel = str(warc.relative_to(archive))
+    in_file = [c for c in before["captures"] if c[4] == rel]
+    victim = in_file[len(in_file) // 2]  # one in the middle: intact records follow it
+    with warc.open("r+b") as fh:
+        fh.seek(victim[5] + 300)
+        fh.write(b"\0" * 64)
+    (archive / "index.sqlite").unlink()
+    rebuilt = run_cli("--config", str(cfg), "rebuild-index")
+    assert rebuilt.returncode == 1
+    [problem] = [line for line in rebuilt.stderr.splitlines() if line.startswith("error:")]
+    assert problem.startswith(f"error: unreadable: {rel}"), problem
+    assert str(victim[5]) in problem and problem.isascii() and problem.isprintable()
+    after = catalog(archive)
+    assert after["captures"] == [c for c in before["captures"] if c != victim]
+    assert after["articles"] == before["articles"]  # the article file still stands

@@ -4,15 +4,17 @@ re-extracted with the current parsers (see the package docstring for the two for
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import json
 import logging
+import mmap
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from warcio.archiveiterator import ArchiveIterator
 
@@ -21,7 +23,7 @@ from scraper.extract import extract
 from scraper.models import Article
 from scraper.rebuild.summary import ProgressFn, RebuildSummary
 from scraper.sources import SOURCES, Source
-from scraper.warc import WarcRef
+from scraper.warc import WarcRef, iter_members
 
 log = logging.getLogger(__name__)
 
@@ -66,44 +68,78 @@ class Capture:
 
 
 # -- reading WARC files ---------------------------------------------------------------------
-def _records(path: Path) -> tuple[list[_Record], str | None]:
-    """Every record of a file up to the first unreadable byte, and what stopped it there."""
+_GZIP_MAGIC = b"\x1f\x8b\x08"  # each record is its own gzip member, so each starts so
+
+
+def _records(path: Path) -> tuple[list[_Record], list[str]]:
+    """Every readable record of a file, and the byte ranges that could not be read.
+
+    Members are walked with ``warc.iter_members`` (zlib checks each member's CRC, which
+    warcio's reader does not: it reads past damage and loses its place silently). After a
+    damaged stretch, reading resumes at the next gzip header, so one bad record does not hide
+    the intact ones after it."""
     out: list[_Record] = []
-    with path.open("rb") as fh:
-        it = ArchiveIterator(fh)
-        try:
-            for rec in it:
-                h = rec.rec_headers
-                meta = None
-                if rec.rec_type == "metadata":
-                    with contextlib.suppress(ValueError):
-                        data = json.loads(rec.content_stream().read())
-                        meta = data if isinstance(data, dict) else None
-                status = 0
-                if rec.rec_type == "response" and rec.http_headers is not None:
-                    with contextlib.suppress(TypeError, ValueError):
-                        status = int(rec.http_headers.get_statuscode())
-                links = tuple(
-                    v
-                    for v in (h.get_header("WARC-Refers-To"), h.get_header("WARC-Concurrent-To"))
-                    if v
-                )
-                out.append(
-                    _Record(
-                        kind=rec.rec_type or "",
-                        offset=it.get_record_offset(),
-                        length=it.get_record_length(),
-                        record_id=h.get_header("WARC-Record-ID") or "",
-                        uri=h.get_header("WARC-Target-URI") or "",
-                        links=links,
-                        date=h.get_header("WARC-Date") or "",
-                        status=status,
-                        meta=meta,
-                    )
-                )
-        except Exception as exc:  # warcio raises many kinds on damage; all mean "stop here"
-            return out, f"{exc.__class__.__name__}: {str(exc)[:80]}"
-    return out, None
+    damage: list[list[int]] = []  # [first byte, next readable byte]
+    size = path.stat().st_size
+    if size == 0:
+        return out, []
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        pos = 0
+        while pos < size:
+            end = pos
+            with memoryview(data) as whole, whole[pos:] as view:
+                # iter_members only slices what it gets, as a memoryview slices; listing the
+                # members ends its use of the view before the view is released
+                members = list(iter_members(cast("bytes", view)))
+            for member in members:
+                start = pos + member.offset
+                record = _parse(data[start : start + member.length], start)
+                if record is None:
+                    break  # a gzip member that is no WARC record: damaged too
+                out.append(record)
+                end = start + member.length
+            if end >= size:
+                break
+            found = data.find(_GZIP_MAGIC, end + 1)
+            resume = size if found < 0 else found
+            if damage and damage[-1][1] == end:  # a false start inside the damaged stretch
+                damage[-1][1] = resume
+            else:
+                damage.append([end, resume])
+            pos = resume
+    return out, [f"bytes {a}-{b} unreadable" for a, b in damage]
+
+
+def _parse(member: bytes, offset: int) -> _Record | None:
+    """The headers of the one record in a complete gzip member."""
+    try:
+        rec = next(iter(ArchiveIterator(io.BytesIO(member))))
+        h = rec.rec_headers
+        meta = None
+        if rec.rec_type == "metadata":
+            with contextlib.suppress(ValueError):
+                data = json.loads(rec.content_stream().read())
+                meta = data if isinstance(data, dict) else None
+        status = 0
+        if rec.rec_type == "response" and rec.http_headers is not None:
+            with contextlib.suppress(TypeError, ValueError):
+                status = int(rec.http_headers.get_statuscode())
+    except Exception:  # warcio raises many kinds on a record it cannot parse
+        return None
+    links = tuple(
+        v for v in (h.get_header("WARC-Refers-To"), h.get_header("WARC-Concurrent-To")) if v
+    )
+    return _Record(
+        kind=rec.rec_type or "",
+        offset=offset,
+        length=len(member),
+        record_id=h.get_header("WARC-Record-ID") or "",
+        uri=h.get_header("WARC-Target-URI") or "",
+        links=links,
+        date=h.get_header("WARC-Date") or "",
+        status=status,
+        meta=meta,
+    )
 
 
 def _responses(rel: str, records: list[_Record]) -> list[_Response]:
@@ -194,7 +230,8 @@ def _work(root: str, response: _Response) -> _Outcome:
         return _Outcome()
     except Exception as exc:  # warcio and zlib raise many kinds on a bad record
         where = f"{response.file}@{response.record.offset}"
-        return _Outcome(error=f"{where}: {exc.__class__.__name__}: {exc}")
+        # (warcio's messages carry the undecodable bytes: the class name says enough)
+        return _Outcome(error=f"{where}: record does not read back ({exc.__class__.__name__})")
 
 
 def read_captures(
@@ -213,11 +250,10 @@ def read_captures(
     responses: list[_Response] = []
     for n, path in enumerate(files, 1):
         rel = str(path.relative_to(root))
-        records, error = _records(path)
-        if error is not None:
-            end = records[-1].offset + records[-1].length if records else 0
-            summary.unreadable.append(f"{rel}: unreadable from byte {end} ({error})")
-            log.warning("%s: unreadable from byte %d (%s); run scraper check", rel, end, error)
+        records, damage = _records(path)
+        for stretch in damage:
+            summary.unreadable.append(f"{rel}: {stretch}")
+            log.warning("%s: %s; see scraper check", rel, stretch)
         responses.extend(_responses(rel, records))
         if progress is not None:
             progress("warc", n, len(files))
