@@ -20,9 +20,11 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from scraper import check
+from scraper.errors import StoreError
 from scraper.rebuild import RebuildSummary, rebuild_index
 from scraper.rebuild import captures as captures_module
 from scraper.rebuild.captures import read_captures
+from scraper.state import ServeLock
 from scraper.store import Archive
 from tests.conftest import ROOT, run_cli, write_config
 from tests.mirror import build_mirror
@@ -343,3 +345,18 @@ def test_damage_inside_a_warc_costs_only_the_damaged_capture(crawled: tuple[Path
     after = catalog(archive)
     assert after["captures"] == [c for c in before["captures"] if c != victim]
     assert after["articles"] == before["articles"]  # the article file still stands
+
+
+def test_rebuild_refuses_while_the_service_holds_the_archive(tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    (root / "warc").mkdir(parents=True)
+    lock = ServeLock(root)
+    lock.acquire()
+    try:
+        with pytest.raises(StoreError, match="stop it first"):
+            rebuild_index(root)
+    finally:
+        lock.release()
+    assert not (root / "index.sqlite").exists()
+    rebuild_index(root)  # once it has stopped
+    assert (root / "index.sqlite").exists()

@@ -17,6 +17,7 @@ from scraper.errors import StoreError
 from scraper.models import Article
 from scraper.rebuild.captures import Capture, read_captures
 from scraper.rebuild.summary import ProgressFn, RebuildSummary
+from scraper.state import serving
 from scraper.store import Archive, _atomic_write, article_relpath, dump_article
 from scraper.warc import in_use
 
@@ -198,6 +199,11 @@ def _clean_leftovers(root: Path) -> None:
 
 
 def _refuse_if_busy(root: Path) -> None:
+    """A writer would go on writing to the old index (its open file), behind our back."""
+    holder = serving(root)
+    if holder is not None:
+        who = f"pid {holder.pid}" if holder.pid else "another process"
+        raise StoreError(f"scraper serve ({who}) uses this archive; stop it first", where=str(root))
     for mark in (root / "warc").glob("*/.*.warc.gz.open"):
         path = mark.with_name(mark.name[1 : -len(".open")])
         if in_use(path):
