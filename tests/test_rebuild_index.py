@@ -20,6 +20,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from scraper import check
+from scraper.cli.rebuild_cmds import run_rebuild
 from scraper.errors import StoreError
 from scraper.rebuild import RebuildSummary, rebuild_index
 from scraper.rebuild import captures as captures_module
@@ -360,3 +361,33 @@ def test_rebuild_refuses_while_the_service_holds_the_archive(tmp_path: Path) -> 
     assert not (root / "index.sqlite").exists()
     rebuild_index(root)  # once it has stopped
     assert (root / "index.sqlite").exists()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_bar_on_a_terminal_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "archive"
+    _linked_by_id_warc(
+        root / "warc" / "yonhap" / "yonhap-2026-01-01-00001.warc.gz",
+        [
+            ("http://127.0.0.1:9/view/AEN20230419000952325", yonhap_fixture(15), None),
+            ("http://127.0.0.1:9/view/AEN20230419003800320", yonhap_fixture(11), None),
+        ],
+    )
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    run_rebuild(root)
+    shown = terminal.getvalue()
+    for phase in ("reading WARC files", "re-extracting captures", "indexing articles"):
+        assert phase in shown
+    assert "2/2" in shown
+    assert "rebuilt the index: 2 articles" in capsys.readouterr().out
+    piped = io.StringIO()
+    monkeypatch.setattr("sys.stderr", piped)
+    run_rebuild(root)
+    assert "re-extracting" not in piped.getvalue()
