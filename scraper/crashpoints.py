@@ -5,6 +5,7 @@ Points (docs/archive-format.md, "Crash safety"):
     warc    half of one exchange written to the WARC file
     file    article JSON written to its temp file, not yet renamed into place
     index   inside the index transaction, before COMMIT
+    rebuild ``rebuild-index`` has built the new index, not yet renamed it into place
 
 The variable is read once at import; when it is unset ``reached`` is one dict lookup.
 """

@@ -15,6 +15,7 @@
     │   └── Cancelled                 the run is stopping (service shutdown); not the URL's fault
     ├── ParseError                    the bytes are not an article we can extract
     └── StoreError                    the archive could not be written or read
+        └── IndexDamaged              index.sqlite is damaged or missing (rebuild-index)
 
 Third-party errors (httpx, sqlite3, OSError) are translated at the boundary with
 ``raise … from exc``; the CLI turns any ``ScraperError`` into one ``error: …`` line and an
@@ -122,3 +123,8 @@ class ParseError(ScraperError):
 
 class StoreError(ScraperError):
     """The archive could not be written or read."""
+
+
+class IndexDamaged(StoreError):
+    """``index.sqlite`` is damaged or missing; ``scraper rebuild-index`` rebuilds it from the
+    WARC and article files."""

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scraper import crashpoints, filters, lineage
+from scraper import crashpoints, filters, indexdb, lineage
 from scraper.dates import now_iso
 from scraper.errors import StoreError
 from scraper.models import Article
@@ -215,12 +215,19 @@ def dump_article(article: Article) -> bytes:
 class Archive:
     """One archive directory. Open it, use it, close it (or use ``with``)."""
 
-    def __init__(self, root: str | os.PathLike[str], *, durable: bool = True) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, durable: bool = True, readonly: bool = False
+    ) -> None:
         """``durable=False`` skips the fsync of each article file: for bulk loads (the
         benchmark) that can rebuild from scratch after a power cut. A crash of the process
-        alone is still safe (rename is atomic; the page cache survives)."""
+        alone is still safe (rename is atomic; the page cache survives). ``readonly=True``
+        (the reading commands) creates nothing and works on a read-only copy
+        (scraper/indexdb.py)."""
         self.root = Path(root)
         self.durable = durable
+        if readonly:
+            self.db = indexdb.connect_readonly(self.root, len(MIGRATIONS))
+            return
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.root / "index.sqlite", timeout=30, isolation_level=None)
@@ -230,6 +237,8 @@ class Archive:
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.Error as exc:
+            if reason := indexdb.damage_reason(exc):
+                raise indexdb.damaged(self.root, reason) from exc
             raise StoreError(f"cannot open the index: {exc}", where=str(self.root)) from exc
         except OSError as exc:
             raise StoreError(

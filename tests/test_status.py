@@ -17,6 +17,7 @@ from tests.server import yonhap_fixture
 
 def test_status_of_an_archive_the_service_never_ran_on(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, "http://127.0.0.1:9")
+    Archive(tmp_path / "archive").close()  # an empty archive (status creates none)
     result = run_cli("--config", str(cfg), "status")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("service    not running\n")

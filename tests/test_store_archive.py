@@ -247,7 +247,8 @@ def test_unwritable_archive_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot open the archive"):
         Archive(blocker / "archive")
     cfg = write_config(tmp_path, "http://127.0.0.1:9")
-    result = run_cli("--config", str(cfg), "--archive", str(blocker / "archive"), "stats")
+    # a writing command (a reading one reports "no archive at …" and tries nothing)
+    result = run_cli("--config", str(cfg), "--archive", str(blocker / "archive"), "check")
     assert result.returncode == 1
     assert result.stderr.startswith("error: cannot open the archive: Not a directory")
     assert len(result.stderr.strip().splitlines()) == 1

@@ -9,11 +9,12 @@ import sys
 from collections.abc import Sequence
 
 from scraper import __version__
-from scraper.cli import archive_cmds, crawl_cmds, fetch_cmds, service_cmds
+from scraper.cli import archive_cmds, crawl_cmds, fetch_cmds, rebuild_cmds, service_cmds
 from scraper.cli.common import EXIT_FAILED, EXIT_USAGE, setup_logging
-from scraper.errors import ConfigError, ScraperError, UrlRefused, UsageError
+from scraper.errors import ConfigError, IndexDamaged, ScraperError, UrlRefused, UsageError
+from scraper.indexdb import REBUILD_HINT, damage_reason
 
-COMMANDS = (fetch_cmds, crawl_cmds, service_cmds, archive_cmds)
+COMMANDS = (fetch_cmds, crawl_cmds, service_cmds, archive_cmds, rebuild_cmds)
 
 EPILOG = """\
 examples:
@@ -70,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScraperError as exc:
         if args.verbose:
             logging.getLogger("scraper").exception("failed")
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_damage_line(exc) or exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ConfigError | UrlRefused | UsageError) else EXIT_FAILED
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -78,10 +79,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the last line of defence: one line, traceback only with -v
+        if damage := _damage_line(exc):  # a query deep in a command met a damaged index
+            print(f"error: {damage}", file=sys.stderr)
+            return EXIT_FAILED
         if args.verbose:
             logging.getLogger("scraper").exception("internal error")
         print(f"error: internal error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _damage_line(exc: BaseException) -> str | None:
+    """What to say when ``exc`` comes from a damaged index: what to run."""
+    if isinstance(exc, IndexDamaged):
+        return None  # says so itself
+    reason = damage_reason(exc)
+    return f"the index is damaged ({reason}); {REBUILD_HINT}" if reason else None
 
 
 def run() -> None:

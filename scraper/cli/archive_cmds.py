@@ -6,13 +6,17 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 
 from scraper import check, filters, lineage, reparse, revisions, search, stats
 from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
+from scraper.cli.rebuild_cmds import run_rebuild
 from scraper.errors import StoreError
+from scraper.indexdb import damage_reason
 from scraper.pipeline import Context
 from scraper.polite import Polite
 from scraper.sources import names as source_names
@@ -164,7 +168,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "id, revision and hash) and every file its row, no temp file of a dead writer is left, "
         "and the search index matches. Prints one line per problem. --repair cuts interrupted "
         "WARC tails, indexes files saved just before a crash, rewrites missing files from the "
-        "revisions table, removes stray copies and temp files, and rebuilds the search index. "
+        "revisions table, removes stray copies and temp files, and rebuilds the search index; "
+        "a damaged index is rebuilt from the WARC and article files first (rebuild-index). "
         "Exit 0 when consistent (after repair), 1 otherwise.",
         epilog="examples:\n  scraper check\n  scraper check --repair",
         formatter_class=_RAW,
@@ -190,7 +195,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_show(args: argparse.Namespace) -> int:
     config = config_from(args)
     out = sys.stdout
-    with Archive(config.archive.path) as archive:
+    with Archive(config.archive.path, readonly=True) as archive:
         article = archive.get(args.id)
         if article is None:
             raise StoreError(_no_such_article(archive, args.id), where=args.id)
@@ -224,7 +229,7 @@ def _no_such_article(archive: Archive, wanted: str) -> str:
 def cmd_search(args: argparse.Namespace) -> int:
     config = config_from(args)
     filters.Window.parse(args.since, args.until)  # a bad date is an error before any work
-    with Archive(config.archive.path) as archive:
+    with Archive(config.archive.path, readonly=True) as archive:
         hits = search.search(
             archive,
             args.query,
@@ -247,7 +252,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     config = config_from(args)
     filters.Window.parse(args.since, args.until)
     out = sys.stdout
-    with Archive(config.archive.path) as archive:
+    with Archive(config.archive.path, readonly=True) as archive:
         records = archive.iter_articles(
             source=args.source, since=args.since, until=args.until, section=args.section
         )
@@ -269,7 +274,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     config = config_from(args)
     filters.Window.parse(args.since, args.until)
-    with Archive(config.archive.path) as archive:
+    with Archive(config.archive.path, readonly=True) as archive:
         result = stats.collect(
             archive, source=args.source, days=args.days, since=args.since, until=args.until
         )
@@ -294,8 +299,18 @@ def cmd_reparse(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = config_from(args)
-    with Archive(config.archive.path) as archive:
-        report = check.check(archive, repair=args.repair)
+    try:
+        with Archive(config.archive.path) as archive:
+            report = check.check(archive, repair=args.repair)
+    except (StoreError, sqlite3.DatabaseError) as exc:
+        reason = damage_reason(exc)
+        if not args.repair or reason is None:
+            raise
+        # the index is a cache of the files: rebuild it, then check what it now says
+        print(f"repairing: the index is damaged ({reason}); rebuilding it from the files")
+        run_rebuild(Path(config.archive.path))
+        with Archive(config.archive.path) as archive:
+            report = check.check(archive, repair=True)
     for problem in report.problems:
         print(problem.line())
     counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())

@@ -193,7 +193,7 @@ def _status_text(st: SourceStatus, running: bool, now: datetime) -> list[str]:
 def status_report(config: Config, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     holder = serving(config.archive.path)
-    with Archive(config.archive.path) as archive:
+    with Archive(config.archive.path, readonly=True) as archive:
         state = ServiceState(archive.db)
         statuses = [state.status(name, now) for name in config.sources]
     return {
