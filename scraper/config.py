@@ -32,6 +32,7 @@ _DEFAULT_BASE_URLS = {
 @dataclass(frozen=True)
 class HttpConfig:
     timeout: float = 20.0
+    deadline: float = 60.0  # seconds for a whole exchange: connect + headers + body
     max_retries: int = 4
     user_agent: str = DEFAULT_USER_AGENT
     max_bytes: int = 10 * 1024 * 1024
@@ -153,6 +154,7 @@ def build_config(data: dict[str, Any], path: Path | None = None) -> Config:
     r.unknown(h, set(HttpConfig.__dataclass_fields__), "http")
     http = HttpConfig(
         timeout=r.take(h, "timeout", float, d.timeout, "http"),
+        deadline=r.take(h, "deadline", float, d.deadline, "http"),
         max_retries=r.take(h, "max_retries", int, d.max_retries, "http"),
         user_agent=r.take(h, "user_agent", str, d.user_agent, "http"),
         max_bytes=r.take(h, "max_bytes", int, d.max_bytes, "http"),
@@ -163,6 +165,8 @@ def build_config(data: dict[str, Any], path: Path | None = None) -> Config:
     )
     if http.timeout <= 0:
         problems.append("http.timeout must be positive")
+    if not http.deadline > 0:
+        problems.append("http.deadline must be positive")
     if http.max_retries < 0:
         problems.append("http.max_retries must be 0 or more")
     if http.max_bytes < 1024:
