@@ -27,7 +27,7 @@ from defusedxml.ElementTree import fromstring
 
 from scraper.config import SourceConfig
 from scraper.dates import parse_iso, parse_rfc2822
-from scraper.dom import parse_html
+from scraper.dom import MAX_DEPTH, parse_html, too_deep
 from scraper.errors import Cancelled, FetchError
 from scraper.fetch import Fetcher
 from scraper.sources import Source
@@ -113,6 +113,9 @@ def parse_feed(data: bytes, base_url: str) -> list[Discovered]:
 
 def parse_list_page(html: str, base_url: str, selectors: tuple[str, ...]) -> list[Discovered]:
     """Article links of a section or list page, by the source's list selectors in order."""
+    if too_deep(html) is not None:
+        log.warning("list page %s nests HTML over %d deep; not parsed", base_url, MAX_DEPTH)
+        return []
     tree = parse_html(html)
     seen: set[str] = set()
     found: list[Discovered] = []

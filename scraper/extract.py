@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from charset_normalizer import from_bytes
 
 from scraper import clean, dates
-from scraper.dom import Page, ld_names, ld_text, parse_html
+from scraper.dom import MAX_DEPTH, Page, ld_names, ld_text, parse_html, too_deep
 from scraper.errors import ParseError
 from scraper.models import Article, content_hash
 from scraper.sources import SOURCES, Extracted, Source
@@ -94,6 +94,10 @@ def _check_text(text: str, where: str) -> None:
     closes = text.count("</")
     if text.count("<") - 2 * closes > MAX_UNCLOSED_TAGS:
         raise ParseError("not an article page (HTML nested too deeply)", where=where)
+    if too_deep(text) is not None:  # nested and closed: the check above cannot see it
+        raise ParseError(
+            f"not an article page (HTML nested over {MAX_DEPTH} deep; not parsed)", where=where
+        )
 
 
 def source_for_url(url: str) -> Source | None:

@@ -422,8 +422,7 @@ class Service:
         now = time.time()
         with self._mutex:
             overdue = {
-                name: now - run.started
-                > run_deadline(self.sources[name], self.config.http)
+                name: now - run.started > run_deadline(self.sources[name], self.config.http)
                 for name, run in self._running.items()
             }
             sources = tuple(

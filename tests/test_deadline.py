@@ -86,7 +86,9 @@ def test_serve_marks_a_source_unhealthy_while_its_run_is_past_its_deadline(
         health = HealthServer(0, service.snapshot).start()
         try:
             wait_for(lambda: server.trickling > 0, what="a trickled request")
-            assert http_get(f"http://127.0.0.1:{health.port}/healthz")[0] == 200  # just started: not overdue yet
+            assert (
+                http_get(f"http://127.0.0.1:{health.port}/healthz")[0] == 200
+            )  # just started: not overdue yet
             # the run (every endpoint trickles, each cut at 1 s and retried) outlasts
             # max(interval 1 s, 3 x deadline) = 3 s before any run has finished
             wait_for(lambda: _overdue(service), timeout=20, what="the run to be overdue")
