@@ -40,8 +40,11 @@ _INLINE = frozenset(
 # Tags that never hold others open: void elements, and those whose end tag is implied by the next
 # sibling (a run of unclosed ``<p>`` or ``<li>`` does not nest).
 _FLAT_TAGS = frozenset(
-    ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr", "p", "li", "dt", "dd", "option", "td", "th", "tr"]
-)
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr", "p", "li", "dt", "dd", "option", "td", "th", "tr",
+    }
+)  # fmt: skip
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
 MAX_DEPTH = 1000  # real pages nest a few dozen deep; lexbor's tree building is O(tags x depth)
 DEPTH_SCAN_TAGS = 5000  # pages with fewer "<" than this cannot nest deep enough to matter
