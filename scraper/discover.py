@@ -28,7 +28,7 @@ from defusedxml.ElementTree import fromstring
 from scraper.config import SourceConfig
 from scraper.dates import parse_iso, parse_rfc2822
 from scraper.dom import MAX_DEPTH, parse_html, too_deep
-from scraper.errors import Cancelled, FetchError
+from scraper.errors import Cancelled, FetchError, HostUnreachable
 from scraper.fetch import Fetcher
 from scraper.sources import Source
 from scraper.store import Archive
@@ -194,7 +194,9 @@ class _Reader:
         except Cancelled:
             raise
         except FetchError as exc:
-            log.warning("%s %s failed: %s", kind, url, exc)
+            # an unreachable host was logged once already (scraper.polite); not per endpoint
+            level = logging.DEBUG if isinstance(exc, HostUnreachable) else logging.WARNING
+            log.log(level, "%s %s failed: %s", kind, url, exc)
             self.archive.mark_url(url, self.source.name, kind=kind, state="failed", error=str(exc))
             return Endpoint(kind, path, "failed", error=str(exc)), []
         if page.status == 304:
