@@ -135,7 +135,7 @@ def test_robots_status_rules(archive: Archive, status: int, allowed: bool) -> No
 def test_robots_5xx_is_an_outage_not_a_rule(archive: Archive) -> None:
     site, clock = Site(robots="User-agent: *\nDisallow: /\n", robots_status=500), Clock()
     polite = _polite(site, archive, clock)
-    with pytest.raises(HostUnreachable, match="robots.txt answered HTTP 500"):
+    with pytest.raises(HostUnreachable, match=r"robots\.txt answered HTTP 500"):
         polite.allowed("https://news.test/a")  # RFC 9309: nothing is fetched from the host
     assert polite.unreachable("https://news.test/b") == "robots.txt answered HTTP 500"
 
