@@ -141,6 +141,7 @@ def _work_list(
         else:
             todo.append(target)
     listed = {t.canonical_url for t in found}
+    summary.waiting += len(later - listed)  # not listed again, still waiting: say so
     for url in frontier.pending(ctx.archive, source.name):
         if url not in listed and (left := target_for(source, settings, url)) is not None:
             todo.append(left)
