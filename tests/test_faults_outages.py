@@ -6,12 +6,16 @@ which a source failed as a whole exits 1 and says why."""
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 from pathlib import Path
 
+from scraper.config import load_config
+from scraper.service import Service
 from tests.conftest import run_cli, write_config
-from tests.crawl_site import YNA, publish
+from tests.crawl_site import YNA, publish, yna_id
 from tests.server import Fault, FixtureServer
+from tests.test_service_helpers import service_config, wait_for
 
 
 def _cfg(tmp_path: Path, base_url: str) -> Path:
@@ -116,3 +120,86 @@ def test_transient_failures_are_retried_visible_and_finally_abandoned(
     assert "new 1," in back.stdout and "failed 1," in back.stdout, back.stdout
     states = _states(tmp_path)
     assert states[YNA + loop] == ("done", 0) and states[YNA + chain] == ("failed", 1)
+
+
+def test_a_pdf_is_rejected_for_good_and_a_404_is_gone(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    site = publish(server, yonhap=3, koreaherald=0)
+    server.add(site.yonhap[0], b"%PDF-1.4 a report", content_type="application/pdf")
+    del server.routes[site.yonhap[1]]
+    cfg = _cfg(tmp_path, server.url)
+    assert run_cli("--config", str(cfg), "crawl").returncode == 1
+    states = _states(tmp_path)
+    assert states[YNA + site.yonhap[0]][0] == "rejected"
+    assert states[YNA + site.yonhap[1]][0] == "gone"
+    server.routes["/RSS/news.xml"].body += b" "  # the feed lists them again
+    again = run_cli("--config", str(cfg), "crawl")
+    assert again.returncode == 0 and "given up 2" in again.stdout, again.stdout
+    assert len(server.requests_for(site.yonhap[0])) == 1  # never asked again
+    listed = run_cli("--config", str(cfg), "failures", "--state", "rejected", "--state", "gone")
+    assert "Content-Type application/pdf" in listed.stdout and "HTTP 404" in listed.stdout
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # closed again on exit: connections are refused
+
+
+def test_an_unreachable_host_is_reported_as_unreachable_not_as_robots(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, f"http://127.0.0.1:{_closed_port()}")
+    cfg.write_text(cfg.read_text().replace("max_retries = 2", "max_retries = 0"))
+    crawl = run_cli("--config", str(cfg), "crawl")
+    out = crawl.stdout + crawl.stderr
+    assert crawl.returncode == 1
+    assert "robots" not in out.replace("skipped by robots 0", ""), out
+    assert "skipped by robots 0" in crawl.stdout
+    assert "host unreachable: connection failed: [Errno 111] Connection refused" in crawl.stdout
+    errors = [x for x in crawl.stderr.splitlines() if x.startswith("error: ")]
+    assert errors == [
+        "error: yonhap: host unreachable: connection failed: [Errno 111] Connection refused"
+    ], crawl.stderr
+    assert crawl.stderr.count("Connection refused") == 2  # the one warning, the one error
+
+    fetch = run_cli("--config", str(cfg), "fetch", f"{YNA}/view/{yna_id(1)}")
+    assert fetch.returncode == 1
+    assert "error: host unreachable: connection failed: [Errno 111] Connection refused" in (
+        fetch.stderr
+    ), fetch.stderr
+    assert "robots" not in fetch.stderr
+    stats = run_cli("--config", str(cfg), "stats")
+    assert "robots" not in stats.stdout and "host unreachable" in stats.stdout, stats.stdout
+
+
+def test_crawl_exits_1_when_every_discovery_endpoint_failed(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    publish(server, yonhap=2, koreaherald=0)
+    for path in ("/RSS/news.xml", "/RSS/nk.xml", "/RSS/national.xml", "/news-sitemap.xml", "/news"):
+        server.fault(path, Fault(status=503, times=100))
+    cfg = _cfg(tmp_path, server.url)
+    cfg.write_text(cfg.read_text().replace("max_retries = 2", "max_retries = 0"))
+    crawl = run_cli("--config", str(cfg), "crawl")
+    assert crawl.returncode == 1, crawl.stdout
+    errors = [x for x in crawl.stderr.splitlines() if x.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith(
+        "error: yonhap: every discovery endpoint failed (5; last: section /news: HTTP 503"
+    ), crawl.stderr
+    assert "disallowed" not in crawl.stderr
+
+
+def test_serve_records_an_unreachable_host_and_status_shows_it(tmp_path: Path) -> None:
+    cfg = service_config(tmp_path, f"http://127.0.0.1:{_closed_port()}", interval="600")
+    cfg.write_text(cfg.read_text().replace("max_retries = 2", "max_retries = 0"))
+    service = Service(load_config(cfg, env={}))
+    service.start()
+    try:
+        wait_for(lambda: all(s.runs for s in service.snapshot().sources), what="one run per source")
+    finally:
+        service.shutdown()
+    status = run_cli("--config", str(cfg), "status")
+    assert status.returncode == 1  # a failed last run
+    refused = "error: host unreachable: connection failed: [Errno 111] Connection refused"
+    assert status.stdout.count(refused) == 2, status.stdout  # once per source
+    assert "robots" not in status.stdout
