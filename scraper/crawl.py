@@ -204,7 +204,7 @@ def crawl_source(
                 # on a stop the prefetcher sends nothing more; what it already fetched is
                 # stored rather than thrown away and downloaded again next run
         summary.deferred += len(todo) - handled
-        if not (stop is not None and stop.is_set()):
+        if not (stop is not None and stop.is_set()) and not summary.unreachable:
             _recheck(ctx, settings, summary, stop)
     if summary.deferred:
         log.warning("%s: %d articles left for the next run", source.name, summary.deferred)
