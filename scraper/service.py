@@ -289,8 +289,6 @@ class Service:
                 result, error = "failed", f"internal error: {exc.__class__.__name__}: {exc}"
             try:
                 if run_id is not None:
-                    if error is None and summary is not None:
-                        error = summary.problem()  # an unreachable host, say, for `status`
                     state.finish_run(run_id, result, summary, error)
                 counts = state.article_counts(name)
             except (ScraperError, sqlite3.Error) as exc:
