@@ -195,9 +195,13 @@ class _Reader:
             raise
         except FetchError as exc:
             # an unreachable host was logged once already (scraper.polite); not per endpoint
-            level = logging.DEBUG if isinstance(exc, HostUnreachable) else logging.WARNING
-            log.log(level, "%s %s failed: %s", kind, url, exc)
-            self.archive.mark_url(url, self.source.name, kind=kind, state="failed", error=str(exc))
+            outage = isinstance(exc, HostUnreachable)
+            log.log(
+                logging.DEBUG if outage else logging.WARNING, "%s %s failed: %s", kind, url, exc
+            )
+            # the same outage for every endpoint: one message, so `stats` counts it as one
+            error = exc.message if outage else str(exc)
+            self.archive.mark_url(url, self.source.name, kind=kind, state="failed", error=error)
             return Endpoint(kind, path, "failed", error=str(exc)), []
         if page.status == 304:
             self.archive.mark_url(url, self.source.name, kind=kind, state="done", http_status=304)

@@ -104,3 +104,12 @@ def test_serve_marks_a_source_unhealthy_while_its_run_is_past_its_deadline(
 
 def _overdue(service: Service) -> bool:
     return any(s.overdue for s in service.snapshot().sources)
+
+
+def test_the_deadline_is_configurable_and_must_be_positive(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", deadline="7.5")
+    assert load_config(cfg, env={}).http.deadline == 7.5
+    assert HttpConfig().deadline == 60.0  # the documented default (config/scraper.toml)
+    bad = write_config(tmp_path, "http://127.0.0.1:9", deadline="0")
+    proc = run_cli("--config", str(bad), "stats")
+    assert proc.returncode == 2 and "http.deadline" in proc.stderr, proc.stderr

@@ -169,7 +169,11 @@ def test_an_unreachable_host_is_reported_as_unreachable_not_as_robots(tmp_path: 
     ), fetch.stderr
     assert "robots" not in fetch.stderr
     stats = run_cli("--config", str(cfg), "stats")
-    assert "robots" not in stats.stdout and "host unreachable" in stats.stdout, stats.stdout
+    assert "robots" not in stats.stdout, stats.stdout
+    failures = [x for x in stats.stdout.splitlines() if x.startswith("  failure ")]
+    assert failures == [
+        "  failure x5: host unreachable: connection failed: [Errno 111] Connection refused"
+    ], stats.stdout
 
 
 def test_crawl_exits_1_when_every_discovery_endpoint_failed(
