@@ -100,6 +100,7 @@ SourceName = Annotated[str, AfterValidator(_registered)]
 @dataclass(frozen=True, config=_SCHEMA)
 class HttpConfig:
     timeout: Annotated[Float, Field(gt=0)] = 20.0
+    deadline: Annotated[Float, Field(gt=0)] = 60.0  # a whole exchange: connect + headers + body
     max_retries: Annotated[Int, Field(ge=0)] = 4
     user_agent: Text = DEFAULT_USER_AGENT
     max_bytes: Annotated[Int, Field(ge=1024)] = 10 * 1024 * 1024

@@ -21,7 +21,7 @@ from scraper.discover import Discovered, discover
 from scraper.errors import (
     Cancelled,
     FetchError,
-    HostBackedOff,
+    HostUnreachable,
     ParseError,
     RobotsDisallowed,
     ScraperError,
@@ -47,28 +47,47 @@ class SourceSummary:
     unchanged: int = 0  # fetched again and found identical
     failed: int = 0
     skipped_robots: int = 0
-    known: int = 0  # listed again but already settled (archived, gone, rejected): not fetched
+    known: int = 0  # listed again but already archived: not fetched
+    given_up: int = 0  # listed again but settled as gone, rejected or abandoned: not fetched
+    waiting: int = 0  # failed before and not due for another try yet (frontier.RETRY_DELAYS)
     resumed: int = 0  # left over from an earlier run and done in this one
     deferred: int = 0  # not tried: the host was backed off or the run was stopped
     not_modified: int = 0  # discovery endpoints that answered 304
     rechecked: int = 0  # stored articles due for a re-check (scraper.revisions) this run
     method: str | None = None  # the discovery tier that produced the candidates
     errors: list[str] = field(default_factory=list)
+    endpoints: int = 0  # discovery endpoints tried
+    endpoints_failed: int = 0  # of which failed (no answer, or an error status)
+    unreachable: str | None = None  # why the host could not be reached (robots.txt unreadable)
+
+    def problem(self) -> str | None:
+        """One line on why the whole source failed this run, if it did: its host was
+        unreachable, or every discovery endpoint failed."""
+        if self.unreachable:
+            return f"host unreachable: {self.unreachable}"
+        if self.endpoints and self.endpoints_failed == self.endpoints:
+            last = self.errors[-1] if self.errors else "no answer"
+            return f"every discovery endpoint failed ({self.endpoints}; last: {last})"
+        return None
 
     def line(self) -> str:
         extra = f", deferred {self.deferred}" if self.deferred else ""
         extra += f", rechecked {self.rechecked}" if self.rechecked else ""
+        extra += f", retry later {self.waiting}" if self.waiting else ""
+        extra += f", given up {self.given_up}" if self.given_up else ""
         return (
             f"{self.source}: discovered {self.discovered}, new {self.new}, revised {self.revised}, "
             f"unchanged {self.unchanged + self.known}, failed {self.failed}, "
             f"skipped by robots {self.skipped_robots}{extra}"
             + (f" (via {self.method})" if self.method else "")
+            + (f"; {problem}" if (problem := self.problem()) else "")
         )
 
     @property
     def ok(self) -> bool:
-        """Everything that was due is archived (robots skips are not due)."""
-        return self.failed == 0 and self.deferred == 0
+        """Everything that was due is archived (robots skips are not due), and the source
+        could be reached."""
+        return self.failed == 0 and self.deferred == 0 and self.problem() is None
 
 
 @dataclass
@@ -109,13 +128,20 @@ def _work_list(
 ) -> list[Target]:
     """Discovered targets not settled yet, then what earlier runs left pending."""
     known = frontier.states(ctx.archive, (t.canonical_url for t in found))
+    later = frontier.waiting(ctx.archive, source.name)
     todo = []
     for target in found:
-        if known.get(target.canonical_url) in frontier.SETTLED_STATES:
+        state = known.get(target.canonical_url)
+        if state == "done":
             summary.known += 1
+        elif state in frontier.SETTLED_STATES:
+            summary.given_up += 1
+        elif target.canonical_url in later:
+            summary.waiting += 1
         else:
             todo.append(target)
     listed = {t.canonical_url for t in found}
+    summary.waiting += len(later - listed)  # not listed again, still waiting: say so
     for url in frontier.pending(ctx.archive, source.name):
         if url not in listed and (left := target_for(source, settings, url)) is not None:
             todo.append(left)
@@ -147,7 +173,12 @@ def crawl_source(
             return summary
         summary.method = found.method
         summary.not_modified = found.not_modified
-        summary.errors.extend(f"{e.kind} {e.path}: {e.error}" for e in found.failed)
+        summary.endpoints, summary.endpoints_failed = len(found.endpoints), len(found.failed)
+        summary.unreachable = polite.unreachable(settings.base_url + "/")
+        if summary.unreachable:  # one line for the source, not one per feed
+            summary.errors.append(f"host unreachable: {summary.unreachable}")
+        else:
+            summary.errors.extend(f"{e.kind} {e.path}: {e.error}" for e in found.failed)
         targets = _targets(source, settings, found.items)
         summary.discovered = len(targets)
         listed = {t.canonical_url for t in targets}
@@ -157,8 +188,11 @@ def crawl_source(
         try:
             if todo:  # read robots.txt here, on the thread that owns the index connection
                 polite.allowed(todo[0].fetch_url)
-        except Cancelled:
+        except (Cancelled, HostUnreachable) as exc:
             summary.deferred, todo = len(todo), []
+            if isinstance(exc, HostUnreachable) and not summary.unreachable:
+                summary.unreachable = polite.unreachable(exc.url)
+                summary.errors.append(str(exc.message))
         handled = 0
         with Prefetcher(ctx.fetcher, polite, todo, stop=stop) as ahead:
             for item in ahead:
@@ -170,7 +204,7 @@ def crawl_source(
                 # on a stop the prefetcher sends nothing more; what it already fetched is
                 # stored rather than thrown away and downloaded again next run
         summary.deferred += len(todo) - handled
-        if not (stop is not None and stop.is_set()):
+        if not (stop is not None and stop.is_set()) and not summary.unreachable:
             _recheck(ctx, settings, summary, stop)
     if summary.deferred:
         log.warning("%s: %d articles left for the next run", source.name, summary.deferred)
@@ -196,7 +230,7 @@ def _settle(ctx: Context, item: Fetched, summary: SourceSummary, *, resumed: boo
         if item.page is None:
             raise item.error or FetchError("nothing fetched", url=target.fetch_url)
         result = archive_page(ctx, target, item.page, item.article, item.encoded)
-    except (Cancelled, HostBackedOff):
+    except frontier.NOT_THE_URLS_FAULT:
         summary.deferred += 1
         frontier.mark(ctx.archive, target.canonical_url, name, "new")  # not the URL's fault
         return

@@ -27,8 +27,8 @@ from defusedxml.ElementTree import fromstring
 
 from scraper.config import SourceConfig
 from scraper.dates import parse_iso, parse_rfc2822
-from scraper.dom import parse_html
-from scraper.errors import Cancelled, FetchError
+from scraper.dom import MAX_DEPTH, parse_html, too_deep
+from scraper.errors import Cancelled, FetchError, HostUnreachable
 from scraper.fetch import Fetcher
 from scraper.sources import Source
 from scraper.store import Archive
@@ -113,6 +113,9 @@ def parse_feed(data: bytes, base_url: str) -> list[Discovered]:
 
 def parse_list_page(html: str, base_url: str, selectors: tuple[str, ...]) -> list[Discovered]:
     """Article links of a section or list page, by the source's list selectors in order."""
+    if too_deep(html) is not None:
+        log.warning("list page %s nests HTML over %d deep; not parsed", base_url, MAX_DEPTH)
+        return []
     tree = parse_html(html)
     seen: set[str] = set()
     found: list[Discovered] = []
@@ -191,8 +194,14 @@ class _Reader:
         except Cancelled:
             raise
         except FetchError as exc:
-            log.warning("%s %s failed: %s", kind, url, exc)
-            self.archive.mark_url(url, self.source.name, kind=kind, state="failed", error=str(exc))
+            # an unreachable host was logged once already (scraper.polite); not per endpoint
+            outage = isinstance(exc, HostUnreachable)
+            log.log(
+                logging.DEBUG if outage else logging.WARNING, "%s %s failed: %s", kind, url, exc
+            )
+            # the same outage for every endpoint: one message, so `stats` counts it as one
+            error = exc.message if outage else str(exc)
+            self.archive.mark_url(url, self.source.name, kind=kind, state="failed", error=error)
             return Endpoint(kind, path, "failed", error=str(exc)), []
         if page.status == 304:
             self.archive.mark_url(url, self.source.name, kind=kind, state="done", http_status=304)

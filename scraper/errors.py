@@ -12,8 +12,13 @@
     │   ├── RedirectRefused           a redirect left the source's hosts
     │   ├── RobotsDisallowed          robots.txt forbids the URL
     │   ├── HostBackedOff             the host kept failing; no more requests to it this run
+    │   ├── HostUnreachable           robots.txt could not be read (DNS, refused, 5xx): the
+    │   │                             host is left alone this run; not the URL's fault
     │   └── Cancelled                 the run is stopping (service shutdown); not the URL's fault
-    ├── ParseError                    the bytes are not an article we can extract
+    ├── ParseError                    the bytes are not an article we can extract (yet:
+    │   │                             an empty or broken answer is retried in later runs)
+    │   └── NotAnArticle              positively not an article (not HTML, not an article
+    │                                 URL): settled for good, never retried by a crawl
     └── StoreError                    the archive could not be written or read
         └── IndexDamaged              index.sqlite is damaged or missing (rebuild-index)
 
@@ -113,12 +118,22 @@ class HostBackedOff(FetchError):
     """The host failed too many exchanges in a row; it is left alone for the rest of the run."""
 
 
+class HostUnreachable(FetchError):
+    """robots.txt of the host could not be read (no answer, or 5xx): nothing is sent to the
+    host this run (RFC 9309), and its URLs wait for the next run without counting a failure."""
+
+
 class Cancelled(FetchError):
     """A stop was requested while waiting to send; the URL is left for the next run."""
 
 
 class ParseError(ScraperError):
     """The input is not an article any parser (or the fallback) can extract."""
+
+
+class NotAnArticle(ParseError):
+    """The page is positively not an article (another content type, a URL of no article form);
+    fetching it again cannot help."""
 
 
 class StoreError(ScraperError):

@@ -22,8 +22,8 @@ from charset_normalizer import from_bytes
 
 from scraper import clean, dates
 from scraper import sources as registry
-from scraper.dom import Page, ld_names, ld_text, parse_html
-from scraper.errors import ParseError
+from scraper.dom import MAX_DEPTH, Page, ld_names, ld_text, parse_html, too_deep
+from scraper.errors import NotAnArticle, ParseError
 from scraper.models import Article, content_hash
 from scraper.sources import Extracted, Source
 
@@ -95,6 +95,23 @@ def _check_text(text: str, where: str) -> None:
     closes = text.count("</")
     if text.count("<") - 2 * closes > MAX_UNCLOSED_TAGS:
         raise ParseError("not an article page (HTML nested too deeply)", where=where)
+    if too_deep(text) is not None:  # nested and closed: the check above cannot see it
+        raise ParseError(
+            f"not an article page (HTML nested over {MAX_DEPTH} deep; not parsed)", where=where
+        )
+
+
+def _html_type(content_type: str) -> bool:
+    """Whether a declared Content-Type may hold a page (servers mislabel HTML as text/plain or
+    octet-stream often enough; a PDF or an image is another thing)."""
+    mime = content_type.split(";", 1)[0].strip().lower()
+    return (
+        not mime
+        or mime.startswith("text/")
+        or "html" in mime
+        or "xml" in mime
+        or (mime in ("application/octet-stream", "binary/octet-stream"))
+    )
 
 
 def source_for_url(url: str) -> Source | None:
@@ -131,6 +148,8 @@ def extract(
 ) -> Article:
     """Extract one article; raise ``ParseError`` with a clear message when it is not one."""
     where = where or url or "<input>"
+    if content_type and not _html_type(content_type):
+        raise NotAnArticle(f"not a web page (Content-Type {content_type})", where=where)
     if isinstance(html, bytes):
         if len(html) > MAX_INPUT_BYTES:
             raise ParseError(f"input larger than {MAX_INPUT_BYTES} bytes", where=where)
@@ -152,7 +171,7 @@ def extract(
     page_url = found[1] if found and found[0] is source else url
     native = _native_id(source, canonical, url)
     if native is None:
-        raise ParseError(f"not a {source.name} article URL", where=where)
+        raise NotAnArticle(f"not a {source.name} article URL", where=where)
 
     extracted, parser_name = _run_parsers(source, page)
     if extracted is None:

@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from scraper import deadline as request_deadline
 from scraper.config import HttpConfig
 from scraper.dates import now_iso
 from scraper.errors import (
@@ -123,6 +124,7 @@ class Fetcher:
                 "Accept-Encoding": "gzip, deflate",
             },
         )
+        request_deadline.install(self.client)  # http.deadline bounds the whole exchange
 
     def close(self) -> None:
         self.client.close()
@@ -135,16 +137,29 @@ class Fetcher:
 
     # -- one exchange -------------------------------------------------------------------------
     def _send_once(self, url: str, headers: dict[str, str], source: str | None) -> FetchedPage:
+        # connect, headers and body together within http.deadline (scraper/deadline.py), so a
+        # server trickling bytes cannot hold the request, nor the host's slot, any longer
+        with request_deadline.within(self.config.deadline) as deadline:
+            return self._send_within(url, headers, source, deadline)
+
+    def _timed_out(self, what: str, deadline: float) -> str:
+        if time.monotonic() >= deadline - 0.01:
+            return f"no complete response within the {self.config.deadline:g}s deadline"
+        return what
+
+    def _send_within(
+        self, url: str, headers: dict[str, str], source: str | None, deadline: float
+    ) -> FetchedPage:
         cap = self.config.max_bytes
         request = self.client.build_request("GET", url, headers=headers)
-        deadline = time.monotonic() + self.config.timeout * 3  # against slow-drip servers
         try:
             response = self.client.send(request, stream=True)
         except httpx.TimeoutException as exc:
-            raise TransientFetchError("timed out", url=url, source=source) from exc
+            message = self._timed_out("timed out", deadline)
+            raise TransientFetchError(message, url=url, source=source) from exc
         except httpx.TransportError as exc:
             raise TransientFetchError(
-                f"connection failed: {exc.__class__.__name__}", url=url, source=source
+                f"connection failed: {_reason(exc)}", url=url, source=source
             ) from exc
         try:
             declared = response.headers.get("content-length")
@@ -160,12 +175,13 @@ class Fetcher:
                 # its content is decoded already
                 raw, content_encoding = response.content, None
         except httpx.TimeoutException as exc:
-            raise TransientFetchError("timed out reading body", url=url, source=source) from exc
+            message = self._timed_out("timed out reading body", deadline)
+            raise TransientFetchError(message, url=url, source=source) from exc
         except httpx.RemoteProtocolError as exc:
             raise Truncated("connection closed mid-body", url=url, source=source) from exc
         except httpx.TransportError as exc:
             raise TransientFetchError(
-                f"connection failed: {exc.__class__.__name__}", url=url, source=source
+                f"connection failed: {_reason(exc)}", url=url, source=source
             ) from exc
         finally:
             response.close()
@@ -200,7 +216,7 @@ class Fetcher:
             size += len(chunk)
             if size > cap:
                 raise TooLarge(f"body larger than {cap} bytes", url=url, source=source)
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline:  # a transport without the deadline backend
                 raise TransientFetchError("body too slow", url=url, source=source)
             chunks.append(chunk)
         return b"".join(chunks)
@@ -290,6 +306,13 @@ class Fetcher:
             log.debug("redirect %s -> %s", current, target)
             current = target
         raise FetchError("too many redirects", url=url, source=source)
+
+
+def _reason(exc: httpx.TransportError) -> str:
+    """The OS's words for a failed connection ("[Errno 111] Connection refused", "[Errno -2]
+    Name or service not known"), or the error's class name when httpx gives none."""
+    text = str(exc).strip()
+    return text or exc.__class__.__name__
 
 
 def _with_origin(page: FetchedPage, original: str) -> FetchedPage:

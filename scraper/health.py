@@ -30,6 +30,7 @@ class SourceHealth:
     source: str
     failing: bool  # the last finished run failed
     backing_off: bool
+    overdue: bool = False  # a run is still going past its deadline (service.run_deadline)
     consecutive_failures: int = 0
     last_run_ts: float | None = None  # end of the last finished run, Unix seconds
     last_success_ts: float | None = None
@@ -49,7 +50,9 @@ class HealthSnapshot:
 
     @property
     def healthy(self) -> bool:
-        return self.alive and not (self.sources and all(s.failing for s in self.sources))
+        return self.alive and not (
+            self.sources and all(s.failing or s.overdue for s in self.sources)
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -58,6 +61,7 @@ class HealthSnapshot:
             "sources": {
                 s.source: {
                     "failing": s.failing,
+                    "overdue": s.overdue,
                     "backing_off": s.backing_off,
                     "consecutive_failures": s.consecutive_failures,
                     "last_run": s.last_run_ts,
@@ -111,6 +115,12 @@ def render_metrics(snap: HealthSnapshot) -> str:
         "gauge",
         "1 when the last finished crawl of the source failed.",
         per_source(lambda s: int(s.failing)),
+    )
+    m.family(
+        "scraper_source_overdue",
+        "gauge",
+        "1 while a crawl of the source runs past its deadline.",
+        per_source(lambda s: int(s.overdue)),
     )
     m.family(
         "scraper_source_backing_off",

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scraper import frontier
 from scraper.config import Config
 from scraper.errors import ParseError, ScraperError
 from scraper.extract import extract
@@ -71,10 +72,12 @@ def archive_article(
             ok_statuses=frozenset({200}),
         )
     except ScraperError as exc:
-        status = getattr(exc, "status", None)
-        ctx.archive.mark_url(
-            target.canonical_url, source, state="failed", http_status=status, error=str(exc)
-        )
+        if not isinstance(exc, frontier.NOT_THE_URLS_FAULT):
+            status = getattr(exc, "status", None)
+            state = frontier.failure_state(exc)  # a 404 is gone, a PDF rejected: as in a crawl
+            ctx.archive.mark_url(
+                target.canonical_url, source, state=state, http_status=status, error=str(exc)
+            )
         raise
     return archive_page(ctx, target, page)
 
@@ -116,7 +119,11 @@ def archive_page(
             article = extract_page(target, page)
     except ParseError as exc:
         ctx.archive.mark_url(
-            target.canonical_url, source, state="failed", http_status=page.status, error=str(exc)
+            target.canonical_url,
+            source,
+            state=frontier.failure_state(exc),
+            http_status=page.status,
+            error=str(exc),
         )
         raise
     result = ctx.archive.save(

@@ -5,7 +5,10 @@ Before every exchange (each redirect hop and each retry) ``Polite.before``:
      ``http.user_agent``. robots.txt is cached in memory for the run and in the ``robots`` table
      of ``index.sqlite``; it is read again (conditionally) once it is a day old. RFC 9309: a 4xx
      answer means "allow everything"; a 5xx or no answer at all means "disallow everything" for
-     this run (not stored, so the next run asks again);
+     this run (not stored, so the next run asks again). That case is an outage, not a rule:
+     it raises ``HostUnreachable`` with the reason (the OS's words for DNS failure or a refused
+     connection, or the HTTP status), logged once per origin per run; only robots.txt that was
+     read and disallows the URL gives ``RobotsDisallowed``;
   2. refuses a host that failed ``HOST_FAILURE_LIMIT`` exchanges in a row (timeouts, 429, 5xx):
      it is backed off for the rest of the run instead of hammered;
   3. takes the host's slot (one request in flight per host, process-wide) and waits until
@@ -29,7 +32,14 @@ from urllib.parse import urlsplit
 from protego import Protego
 
 from scraper.config import SourceConfig
-from scraper.errors import Cancelled, FetchError, HostBackedOff, HttpStatusError, RobotsDisallowed
+from scraper.errors import (
+    Cancelled,
+    FetchError,
+    HostBackedOff,
+    HostUnreachable,
+    HttpStatusError,
+    RobotsDisallowed,
+)
 from scraper.fetch import Fetcher, SleepFn
 from scraper.store import Archive
 
@@ -56,6 +66,7 @@ class RobotsRules:
     rules: Protego | None
     fetched_at: float  # epoch seconds
     disallow_all: bool = False
+    unreachable: str | None = None  # why robots.txt could not be read (with disallow_all)
 
     def allows(self, url: str, user_agent: str) -> bool:
         if self.disallow_all:
@@ -157,7 +168,19 @@ class Polite:
         """Whether robots.txt lets us fetch ``url`` (reads robots.txt first if needed)."""
         if not self.respect_robots or urlsplit(url).path == "/robots.txt":
             return True
-        return self.robots(origin_of(url)).allows(url, self.user_agent)
+        rules = self.robots(origin_of(url))
+        if rules.unreachable is not None:
+            raise HostUnreachable(
+                f"host unreachable: {rules.unreachable}", url=url, source=self.source
+            )
+        return rules.allows(url, self.user_agent)
+
+    def unreachable(self, url: str) -> str | None:
+        """Why the host of ``url`` could not be reached this run (robots.txt unreadable), if
+        it was tried and could not be."""
+        with self._robots_lock:
+            rules = self._robots.get(origin_of(url))
+        return rules.unreachable if rules is not None else None
 
     def robots(self, origin: str) -> RobotsRules:
         with self._robots_lock:  # one reader at a time; the others wait for its answer
@@ -199,10 +222,14 @@ class Polite:
         except Cancelled:
             raise
         except FetchError as exc:
-            # RFC 9309 §2.3.1.4: an unreachable robots.txt means "disallow everything"
-            log.warning("robots.txt of %s unreachable (%s): not crawling it this run", origin, exc)
+            # RFC 9309 §2.3.1.4: an unreachable robots.txt means "disallow everything"; logged
+            # here once per origin and run (the result is cached for the run)
             status = exc.status if isinstance(exc, HttpStatusError) else 0
-            return RobotsRules(origin, status, None, self.wall(), disallow_all=True)
+            reason = f"robots.txt answered HTTP {status}" if status else exc.message
+            log.warning("%s unreachable (%s): not crawling it this run", origin, reason)
+            return RobotsRules(
+                origin, status, None, self.wall(), disallow_all=True, unreachable=reason
+            )
         if page.status == 304 and row is not None:
             status, body = row["status"], row["body"]
             etag, modified = row["etag"], row["last_modified"]

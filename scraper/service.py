@@ -36,7 +36,7 @@ from apscheduler.executors.base import BaseExecutor, run_job
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 
-from scraper.config import Config, SourceConfig
+from scraper.config import Config, HttpConfig, SourceConfig
 from scraper.crawl import SourceSummary, crawl_source
 from scraper.dates import now_iso
 from scraper.errors import ConfigError, ScraperError
@@ -88,6 +88,13 @@ class _Run:
     source: str
     in_network: int = 0  # > 0 while inside Fetcher.get: safe to abandon
     done: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.time)
+
+
+def run_deadline(settings: SourceConfig, http: HttpConfig) -> float:
+    """Seconds a run of ``settings`` may last before health calls it overdue: its interval
+    (the next run is due and cannot start), but at least three whole requests."""
+    return max(settings.interval, 3 * http.deadline)
 
 
 class _ServiceFetcher(Fetcher):
@@ -414,10 +421,15 @@ class Service:
     def snapshot(self) -> HealthSnapshot:
         now = time.time()
         with self._mutex:
+            overdue = {
+                name: now - run.started > run_deadline(self.sources[name], self.config.http)
+                for name, run in self._running.items()
+            }
             sources = tuple(
                 SourceHealth(
                     source=live.source,
                     failing=live.failing,
+                    overdue=overdue.get(live.source, False),
                     backing_off=live.backoff_until is not None and live.backoff_until > now,
                     consecutive_failures=live.consecutive_failures,
                     last_run_ts=live.last_run_ts,

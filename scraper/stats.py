@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from scraper import failures as failed_urls
 from scraper import filters
 from scraper.store import Archive
 
@@ -30,6 +31,8 @@ class SourceStats:
     failed_urls: int
     failures: dict[str, int]  # error message → count (the most common few)
     by_day: dict[str, int]  # YYYY-MM-DD (publication, as printed) → articles
+    # article URLs not archived, by state: failed / rejected / abandoned / gone (scraper.failures)
+    url_states: dict[str, int] = field(default_factory=dict)
 
     @property
     def fallback_share(self) -> float:
@@ -92,7 +95,8 @@ def collect(
         failed[name] = failed.get(name, 0) + count
         if len(failures.setdefault(name, {})) < 5:
             failures[name][error] = count
-    names = sorted(set(totals) | set(failed))
+    url_states = failed_urls.counts(archive)
+    names = sorted(set(totals) | set(failed) | set(url_states))
     result = []
     for name in names:
         if source is not None and name != source:
@@ -111,6 +115,7 @@ def collect(
                 failed_urls=failed.get(name, 0),
                 failures=failures.get(name, {}),
                 by_day=dict(sorted(by_day.get(name, {}).items())),
+                url_states=url_states.get(name, dict.fromkeys(failed_urls.STATES, 0)),
             )
         )
     return ArchiveStats(sources=result)
@@ -128,6 +133,7 @@ def render(stats: ArchiveStats) -> str:
         )
         out.append("  parsers: " + (", ".join(f"{k} {v}" for k, v in s.parsers.items()) or "-"))
         out.append("  missing: " + ", ".join(f"{k} {v}" for k, v in s.missing.items()))
+        out.append("  article URLs: " + failed_urls.render_counts(s.url_states))
         for message, count in s.failures.items():
             out.append(f"  failure x{count}: {message}")
         for day, count in s.by_day.items():

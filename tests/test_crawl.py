@@ -118,20 +118,22 @@ def test_permanent_failures_are_settled_and_transient_ones_retried(
     site = publish(server, yonhap=3)
     missing = "/view/AEN20230419900000077"
     server.add("/RSS/news.xml", rss([YNA + p for p in [*site.yonhap, missing]]))
-    server.add(site.yonhap[1], b"<html><body><p>tiny</p></body></html>")  # not an article
+    # an article page that came back broken: may be fine next time, so it is retried
+    server.add(site.yonhap[1], b"<html><body><p>tiny</p></body></html>")
     server.fault(site.yonhap[2], Fault(status=502, times=3))  # fails this run (3 tries)
     config = _config(tmp_path, server)
     first = _crawl(config)
     assert (first.new, first.failed) == (1, 3)
     states = _states(config)
     assert states[YNA + missing] == "gone"
-    assert states[YNA + site.yonhap[1]] == "rejected"
+    assert states[YNA + site.yonhap[1]] == "failed"
     assert states[YNA + site.yonhap[2]] == "failed"
     server.hits.clear()
     server.add("/RSS/news.xml", rss([YNA + p for p in [*site.yonhap, missing]]) + b" ")
     second = _crawl(config)
-    assert _article_hits(server) == [site.yonhap[2]]  # only the transient failure again
-    assert (second.new, second.failed, second.known) == (1, 0, 3)
+    # both failures are tried again, the 404 is not
+    assert sorted(_article_hits(server)) == sorted([site.yonhap[1], site.yonhap[2]])
+    assert (second.new, second.failed, second.known, second.given_up) == (1, 1, 1, 1)
 
 
 def test_robots_outcomes(server: FixtureServer, tmp_path: Path) -> None:
@@ -142,7 +144,9 @@ def test_robots_outcomes(server: FixtureServer, tmp_path: Path) -> None:
     server.fault("/robots.txt", Fault(status=503, times=10))  # unreachable: disallow all
     summary = _crawl(_config(tmp_path / "b", server))
     assert (summary.new, summary.discovered, summary.method) == (0, 0, None)
-    assert "disallowed by robots.txt" in summary.errors[0]
+    # an outage, reported as one: once, with the reason, never as a robots rule
+    assert summary.errors == ["host unreachable: robots.txt answered HTTP 503"]
+    assert summary.skipped_robots == 0 and not summary.ok
     assert set(server.paths()) == {"/robots.txt"}  # not even the feed was requested
 
 

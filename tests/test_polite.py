@@ -9,7 +9,13 @@ import httpx
 import pytest
 
 from scraper.config import HttpConfig
-from scraper.errors import Cancelled, HostBackedOff, HttpStatusError, RobotsDisallowed
+from scraper.errors import (
+    Cancelled,
+    HostBackedOff,
+    HostUnreachable,
+    HttpStatusError,
+    RobotsDisallowed,
+)
 from scraper.fetch import Fetcher
 from scraper.polite import HOST_FAILURE_LIMIT, ROBOTS_TTL, HostSlots, Polite
 from scraper.store import Archive
@@ -119,11 +125,19 @@ def test_robots_is_cached_in_the_index_and_read_again_after_a_day(archive: Archi
         _get(_polite(site, archive, clock), "https://news.test/private/x")
 
 
-@pytest.mark.parametrize(("status", "allowed"), [(404, True), (403, True), (500, False)])
+@pytest.mark.parametrize(("status", "allowed"), [(404, True), (403, True)])
 def test_robots_status_rules(archive: Archive, status: int, allowed: bool) -> None:
     site, clock = Site(robots="User-agent: *\nDisallow: /\n", robots_status=status), Clock()
     polite = _polite(site, archive, clock)
     assert polite.allowed("https://news.test/a") is allowed
+
+
+def test_robots_5xx_is_an_outage_not_a_rule(archive: Archive) -> None:
+    site, clock = Site(robots="User-agent: *\nDisallow: /\n", robots_status=500), Clock()
+    polite = _polite(site, archive, clock)
+    with pytest.raises(HostUnreachable, match=r"robots\.txt answered HTTP 500"):
+        polite.allowed("https://news.test/a")  # RFC 9309: nothing is fetched from the host
+    assert polite.unreachable("https://news.test/b") == "robots.txt answered HTTP 500"
 
 
 def test_retry_after_holds_the_host_and_failures_back_it_off(archive: Archive) -> None:

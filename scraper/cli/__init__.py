@@ -9,12 +9,19 @@ import sys
 from collections.abc import Sequence
 
 from scraper import __version__
-from scraper.cli import archive_cmds, crawl_cmds, fetch_cmds, rebuild_cmds, service_cmds
+from scraper.cli import (
+    archive_cmds,
+    crawl_cmds,
+    failure_cmds,
+    fetch_cmds,
+    rebuild_cmds,
+    service_cmds,
+)
 from scraper.cli.common import EXIT_FAILED, EXIT_USAGE, setup_logging
 from scraper.errors import ConfigError, IndexDamaged, ScraperError, UrlRefused, UsageError
 from scraper.indexdb import REBUILD_HINT, damage_reason
 
-COMMANDS = (fetch_cmds, crawl_cmds, service_cmds, archive_cmds, rebuild_cmds)
+COMMANDS = (fetch_cmds, crawl_cmds, service_cmds, archive_cmds, failure_cmds, rebuild_cmds)
 
 EPILOG = """\
 examples:

@@ -22,9 +22,9 @@ Make one pass over the enabled sources: discover article URLs, fetch only what i
 Discovery reads every RSS feed of a source (the all-news feed and the per-section ones) with a
 conditional GET; only if all of them fail or list nothing does it fall back to the news sitemap,
 then to the section pages. URLs are canonicalized (tracking query strings dropped), so an article
-has one identity. Articles already archived, gone (404/410) or rejected (not an article) are not
-requested again; articles that failed transiently, or that an interrupted run left over, are
-tried again.
+has one identity. Articles already archived, gone (404/410) or rejected (positively not an
+article: not HTML) are not requested again; articles that failed (timeouts, 5xx, an empty page,
+a redirect loop ...), or that an interrupted run left over, are tried again.
 
 Politeness: robots.txt is obeyed (Disallow; Crawl-delay when larger than min_delay), one request
 is in flight per host, min_delay seconds apart; timeouts, dropped connections, truncated bodies,
@@ -34,7 +34,12 @@ that keeps failing is left alone for the rest of the run.
 Output: one summary line per source on stdout (discovered / new / revised / unchanged / failed /
 skipped by robots, and the discovery method used); a progress bar on stderr when it is a
 terminal, log lines otherwise. Exit status 0 when everything due was archived, 1 when some
-articles failed or were left for the next run (the rest are stored)."""
+articles failed or were left for the next run (the rest are stored), or when a source failed as
+a whole (its host unreachable, or every feed, sitemap and section page failed): then one
+"error: SOURCE: why" line per such source on stderr.
+
+Failed articles are tried again in later runs, each time after a longer wait, and abandoned after
+about two days; `scraper failures` lists them, `scraper retry` puts one back."""
 
 EPILOG = """\
 examples:
@@ -97,4 +102,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     for s in summary.sources:
         print(s.line())
     sys.stdout.flush()
+    for s in summary.sources:  # a source that failed as a whole: one line saying why
+        if (problem := s.problem()) is not None:
+            print(f"error: {s.source}: {problem}", file=sys.stderr)
     return EXIT_OK if summary.ok else EXIT_FAILED

@@ -11,6 +11,7 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
+from scraper import failures
 from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
 from scraper.config import Config
 from scraper.errors import ConfigError
@@ -196,6 +197,7 @@ def status_report(config: Config, now: datetime | None = None) -> dict[str, Any]
     with Archive(config.archive.path, readonly=True) as archive:
         state = ServiceState(archive.db)
         statuses = [state.status(name, now) for name in config.sources]
+        url_states = failures.counts(archive)
     return {
         "service": {
             "running": holder is not None,
@@ -203,6 +205,7 @@ def status_report(config: Config, now: datetime | None = None) -> dict[str, Any]
             "since": holder.since if holder else None,
         },
         "statuses": statuses,
+        "url_states": url_states,  # per source: failed / rejected / abandoned / gone URLs
     }
 
 
@@ -218,7 +221,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         doc = {
             "archive": str(config.archive.path),
             "service": service,
-            "sources": {st.source: _status_dict(st, running) for st in statuses},
+            "sources": {
+                st.source: {
+                    **_status_dict(st, running),
+                    "urls": report["url_states"].get(st.source, dict.fromkeys(failures.STATES, 0)),
+                }
+                for st in statuses
+            },
         }
         out.write(json.dumps(doc, indent=2) + "\n")
     else:
@@ -228,7 +237,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             out.write("service    not running\n")
         out.write(f"archive    {config.archive.path}\n")
         for st in statuses:
-            out.write("\n" + "\n".join(_status_text(st, running, now)) + "\n")
+            lines = _status_text(st, running, now)
+            urls = failures.render_counts(report["url_states"].get(st.source))
+            lines.append(f"  urls       {urls} (scraper failures)")
+            out.write("\n" + "\n".join(lines) + "\n")
     out.flush()
     failing = any(st.last_run is not None and st.last_run.result == "failed" for st in statuses)
     return EXIT_FAILED if failing else EXIT_OK
