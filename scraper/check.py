@@ -28,8 +28,9 @@ from pathlib import Path
 
 from scraper.errors import StoreError
 from scraper.models import Article
+from scraper.salvage import QUARANTINE, FullScan, quarantine_dir, salvage, scan_all
 from scraper.store import TEMP_SUFFIX, Archive, temp_owner
-from scraper.warc import in_use, marker, scan
+from scraper.warc import in_use, marker
 
 log = logging.getLogger(__name__)
 
@@ -88,28 +89,49 @@ class _Checker:
         self.report.counts["warc files"] = len(files)
         for path in files:
             rel = str(path.relative_to(self.root))
-            result = scan(path)
-            members[rel] = {m.offset: m.warc_type for m in result.members}
-            if result.damaged == 0 and result.size > 0:
-                continue
-            if in_use(path):
-                continue  # a live writer's tail may be mid-write; it is not damage
-            if result.good == 0:  # killed before its warcinfo record was complete
-                if self.problem(f"{rel}: no complete record", "removed"):
-                    path.unlink()
-                    with contextlib.suppress(FileNotFoundError):
-                        marker(path).unlink()
-                continue
-            if self.problem(
-                f"{rel}: {result.damaged} bytes of an interrupted record at the end",
-                "cut off",
-            ):
-                with path.open("r+b") as fh:
-                    fh.truncate(result.good)
-                    os.fsync(fh.fileno())
-                with contextlib.suppress(FileNotFoundError):
-                    marker(path).unlink()
+            result = scan_all(path)
+            if result.gaps and not in_use(path):  # a live writer's tail may be mid-write
+                if not result.pieces:  # killed before its warcinfo record was complete
+                    if self.problem(f"{rel}: no complete record", f"moved to {QUARANTINE}/"):
+                        self._set_aside(path, rel)
+                    continue
+                if self._damaged(path, rel, result):
+                    result = scan_all(path)
+            members[rel] = {p.offset: p.warc_type for p in result.pieces}
         return members
+
+    def _damaged(self, path: Path, rel: str, result: FullScan) -> bool:
+        """Report the gaps of one file; salvage it on repair. True when the file changed."""
+        for gap in result.gaps:
+            where = f"{rel}: {gap.length} unreadable bytes at offset {gap.offset}"
+            if gap.tail:
+                self.problem(f"{where} (an interrupted record at the end)")
+            else:
+                after = sum(1 for p in result.pieces if p.offset >= gap.end)
+                self.problem(f"{where} (damaged; {after} readable records after it)")
+        if not self.repair:
+            return False
+        done = salvage(self.root, rel, result, self.archive.db)
+        with contextlib.suppress(FileNotFoundError):
+            marker(path).unlink()
+        lost = f"; captures lost: {', '.join(done.lost)}" if done.lost else ""
+        fix = (
+            f"{done.cut} bytes moved to {', '.join(done.saved_as)}; {done.kept} records kept, "
+            f"{done.moved} catalog rows re-pointed{lost}"
+        )
+        # the lines above were reported unrepaired; now every one of them is repaired
+        count = len(result.gaps)
+        self.report.problems[-count:] = [
+            Problem(p.text, fix) for p in self.report.problems[-count:]
+        ]
+        return True
+
+    def _set_aside(self, path: Path, rel: str) -> None:
+        folder = quarantine_dir(self.root, rel)
+        folder.mkdir(parents=True, exist_ok=True)
+        os.replace(path, folder / f"{path.name}.{os.getpid()}.incomplete")
+        with contextlib.suppress(FileNotFoundError):
+            marker(path).unlink()
 
     def captures(self, members: dict[str, dict[int, str]]) -> None:
         db = self.archive.db

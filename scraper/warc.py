@@ -37,6 +37,7 @@ from warcio.warcwriter import WARCWriter
 from scraper import __version__, crashpoints
 from scraper.errors import StoreError
 from scraper.models import FetchedPage
+from scraper.salvage import cut_tail
 
 log = logging.getLogger(__name__)
 
@@ -383,7 +384,9 @@ def recover_files(root: Path) -> list[Path]:
             continue
         try:
             if path.exists():
-                repair_tail(path)
+                # a tail only: damage before readable records waits for check --repair, which
+                # salvages them with the catalog in hand
+                cut_tail(root, path)
                 if path.stat().st_size == 0:  # killed before its warcinfo was complete
                     path.unlink()
             mark.unlink()
