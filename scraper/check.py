@@ -103,12 +103,14 @@ class _Checker:
     def _damaged(self, path: Path, rel: str, result: FullScan) -> bool:
         """Report the gaps of one file; salvage it on repair. True when the file changed."""
         for gap in result.gaps:
-            where = f"{rel}: {gap.length} unreadable bytes at offset {gap.offset}"
             if gap.tail:
-                self.problem(f"{where} (an interrupted record at the end)")
+                self.problem(f"{rel}: {gap.length} bytes of an interrupted record at the end")
             else:
                 after = sum(1 for p in result.pieces if p.offset >= gap.end)
-                self.problem(f"{where} (damaged; {after} readable records after it)")
+                self.problem(
+                    f"{rel}: {gap.length} unreadable bytes at offset {gap.offset} "
+                    f"(damaged; {after} readable records after it)"
+                )
         if not self.repair:
             return False
         done = salvage(self.root, rel, result, self.archive.db)

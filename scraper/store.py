@@ -23,7 +23,7 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -522,9 +522,11 @@ class Archive:
         since: str | None = None,
         until: str | None = None,
         section: str | None = None,
+        on_error: Callable[[StoreError], None] | None = None,
     ) -> Iterator[Article]:
         """Articles in publication order, one file at a time: the rows stream from one cursor
-        (SQLite sorts within its bounded cache), so memory stays constant."""
+        (SQLite sorts within its bounded cache), so memory stays constant. With ``on_error``,
+        an unreadable or missing file is handed to it and skipped instead of ending the walk."""
         where = "1=1"
         args: list[Any] = []
         if source:
@@ -540,10 +542,20 @@ class Archive:
             where += " AND section = ?"
             args.append(section)
         cursor = self.db.execute(
-            f"SELECT path FROM articles WHERE {where} ORDER BY published_at, id", args
+            f"SELECT path, id FROM articles WHERE {where} ORDER BY published_at, id", args
         )
-        for (rel,) in cursor:
-            yield self.load_file(self.root / rel)
+        for rel, article_id in cursor:
+            try:
+                article = self.load_file(self.root / rel)
+            except StoreError as exc:
+                if on_error is None:
+                    raise
+                what = "missing" if not (self.root / rel).exists() else "unreadable"
+                error = StoreError(f"{article_id}: article file {what}", where=rel)
+                error.__cause__ = exc
+                on_error(error)
+                continue
+            yield article
 
     def count(self, source: str | None = None) -> int:
         if source:
