@@ -257,6 +257,25 @@ class _Checker:
                 self.archive.mark_url(row["url"], row["source"], state="new", article_id=None)
 
 
+def remove_dead_temp_files(root: Path) -> list[Path]:
+    """Temp files of writers that died (kill -9, power cut) under ``articles/``: removed at
+    the start of every writing command, so none outlives the next run."""
+    removed = []
+    for folder, _, names in os.walk(root / "articles"):
+        for name in names:
+            if not name.endswith(TEMP_SUFFIX):
+                continue
+            pid = temp_owner(name)
+            if pid is not None and pid != os.getpid() and _alive(pid):
+                continue  # a live writer is about to rename it
+            path = Path(folder) / name
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+                log.warning("removed %s, left by a writer that died", path)
+    return removed
+
+
 def check(archive: Archive, *, repair: bool = False) -> CheckReport:
     checker = _Checker(archive, repair)
     members = checker.warcs()

@@ -14,6 +14,7 @@
     │   └── Cancelled                 the run is stopping (service shutdown); not the URL's fault
     ├── ParseError                    the bytes are not an article we can extract
     └── StoreError                    the archive could not be written or read
+        └── DiskFull                  no space left while writing (``disk full while writing X``)
 
 Third-party errors (httpx, sqlite3, OSError) are translated at the boundary with
 ``raise … from exc``; the CLI turns any ``ScraperError`` into one ``error: …`` line and an
@@ -21,6 +22,8 @@ exit status.
 """
 
 from __future__ import annotations
+
+import errno
 
 
 class ScraperError(Exception):
@@ -117,3 +120,22 @@ class ParseError(ScraperError):
 
 class StoreError(ScraperError):
     """The archive could not be written or read."""
+
+
+class DiskFull(StoreError):
+    """The file system (or a quota) had no room left for a write; what was half written has
+    been taken back, so the archive stays consistent and a run after freeing space resumes."""
+
+    def __init__(self, what: str, *, where: str | None = None) -> None:
+        super().__init__(f"disk full while writing {what}", where=where)
+
+
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+_SQLITE_FULL = 13  # sqlite3.SQLITE_FULL: "database or disk is full"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether an ``OSError`` or ``sqlite3.Error`` says the disk (or quota) is full."""
+    if isinstance(exc, OSError):
+        return exc.errno in _NO_SPACE
+    return getattr(exc, "sqlite_errorcode", None) == _SQLITE_FULL

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scraper.check import remove_dead_temp_files
 from scraper.config import Config
 from scraper.errors import ParseError, ScraperError
 from scraper.extract import extract
@@ -34,6 +35,7 @@ class Context:
     def open(cls, config: Config, fetcher: Fetcher | None = None) -> Context:
         root = Path(config.archive.path)
         archive = Archive(root)
+        remove_dead_temp_files(root)
         return cls(
             config=config,
             fetcher=fetcher or Fetcher(config.http),

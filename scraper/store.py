@@ -30,7 +30,7 @@ from typing import Any
 
 from scraper import crashpoints, lineage
 from scraper.dates import now_iso
-from scraper.errors import StoreError
+from scraper.errors import DiskFull, StoreError, is_disk_full
 from scraper.models import Article
 from scraper.warc import WarcRef
 
@@ -184,7 +184,7 @@ def _atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
             prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent
         )
     except OSError as exc:
-        raise StoreError(f"cannot write {path.name}: {exc.strerror}", where=str(path)) from exc
+        raise _file_error(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -193,10 +193,18 @@ def _atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
                 os.fsync(fh.fileno())
         crashpoints.crash_if("file")
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:  # an OSError, or Ctrl-C / SIGTERM: no temp file survives
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise StoreError(f"cannot write {path.name}: {exc.strerror}", where=str(path)) from exc
+        if isinstance(exc, OSError):
+            raise _file_error(path, exc) from exc
+        raise
+
+
+def _file_error(path: Path, exc: OSError) -> StoreError:
+    if is_disk_full(exc):
+        return DiskFull(f"article file {path.name}", where=str(path))
+    return StoreError(f"cannot write {path.name}: {exc.strerror}", where=str(path))
 
 
 def article_relpath(article: Article) -> str:
@@ -230,6 +238,8 @@ class Archive:
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.Error as exc:
+            if is_disk_full(exc):
+                raise DiskFull("the index", where=str(self.root)) from exc
             raise StoreError(f"cannot open the index: {exc}", where=str(self.root)) from exc
         except OSError as exc:
             raise StoreError(
@@ -364,7 +374,7 @@ class Archive:
                     error=None,
                 )
                 crashpoints.crash_if("index")
-        except StoreError:
+        except BaseException:  # StoreError, or Ctrl-C / SIGTERM mid-transaction
             self._restore(path, old_bytes, rewrite)
             raise
         if (
@@ -495,7 +505,7 @@ class Archive:
             with self._tx() as db:
                 self._upsert_article(db, article, str(path.relative_to(self.root)))
                 self._put_revision(db, article, None)
-        except StoreError:
+        except BaseException:  # StoreError, or Ctrl-C / SIGTERM mid-transaction
             self._restore(path, old_bytes, True)
             raise
         if row is not None and row["path"] != str(path.relative_to(self.root)):
@@ -606,12 +616,28 @@ class _Transaction:
             raise StoreError(f"index is busy or unwritable: {exc}") from exc
         return self.db
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if exc_type is None:
             try:
                 self.db.execute("COMMIT")
             except sqlite3.Error as err:
-                self.db.execute("ROLLBACK")
-                raise StoreError(f"cannot commit to the index: {err}") from err
+                self._rollback()
+                raise _index_error("cannot commit to the index", err) from err
         else:
+            self._rollback()
+            # a failure at any statement of the block, not only at BEGIN or COMMIT, must reach
+            # the callers' ``except StoreError`` (save and replace_record put the file back)
+            if isinstance(exc, sqlite3.Error):
+                raise _index_error("cannot write to the index", exc) from exc
+
+    def _rollback(self) -> None:
+        # SQLite has already rolled back after some errors (a full disk): then ROLLBACK itself
+        # fails with "no transaction is active", which must not hide the real error
+        with contextlib.suppress(sqlite3.Error):
             self.db.execute("ROLLBACK")
+
+
+def _index_error(what: str, exc: sqlite3.Error) -> StoreError:
+    if is_disk_full(exc):
+        return DiskFull("the index")
+    return StoreError(f"{what}: {exc}")

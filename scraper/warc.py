@@ -35,7 +35,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from scraper import __version__, crashpoints
-from scraper.errors import StoreError
+from scraper.errors import DiskFull, StoreError, is_disk_full
 from scraper.models import FetchedPage
 from scraper.salvage import cut_tail
 
@@ -210,6 +210,11 @@ class WarcStore:
             marker(path).write_text(f"{os.getpid()}\n")
         except OSError as exc:
             os.close(fd)
+            for leftover in (path, marker(path)):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            if is_disk_full(exc):
+                raise DiskFull("WARC marker", where=rel) from exc
             raise StoreError(f"cannot create WARC marker: {exc.strerror}", where=rel) from exc
         info = _warcinfo(name)
         try:
@@ -229,6 +234,8 @@ class WarcStore:
                 n = os.write(fd, view)
                 view = view[n:]
         except OSError as exc:
+            if is_disk_full(exc):
+                raise DiskFull("WARC file", where=rel) from exc
             raise StoreError(f"cannot write WARC: {exc.strerror}", where=rel) from exc
 
     def append(
@@ -255,7 +262,7 @@ class WarcStore:
             crashpoints.die()
         try:
             self._write_all(current.fd, data, current.rel)
-        except StoreError:
+        except BaseException:  # StoreError, or Ctrl-C / SIGTERM mid-write
             # do not leave a partial member behind: cut the file back to its last good size
             with contextlib.suppress(OSError):
                 os.ftruncate(current.fd, offset)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 
 from scraper import __version__
 from scraper.cli import archive_cmds, crawl_cmds, fetch_cmds, service_cmds
 from scraper.cli.common import EXIT_FAILED, EXIT_USAGE, setup_logging
-from scraper.errors import ConfigError, ScraperError, UrlRefused
+from scraper.errors import ConfigError, ScraperError, UrlRefused, is_disk_full
 
 COMMANDS = (fetch_cmds, crawl_cmds, service_cmds, archive_cmds)
 
@@ -77,6 +78,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except (OSError, sqlite3.Error) as exc:
+        if args.verbose:
+            logging.getLogger("scraper").exception("failed")
+        if is_disk_full(exc):  # a write outside the store's own translation (robots, state)
+            what = getattr(exc, "filename", None) or "the index"
+            print(f"error: disk full while writing {what}", file=sys.stderr)
+        else:
+            print(f"error: internal error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as exc:  # the last line of defence: one line, traceback only with -v
         if args.verbose:
             logging.getLogger("scraper").exception("internal error")

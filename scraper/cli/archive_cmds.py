@@ -140,8 +140,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "id, revision and hash) and every file its row, no temp file of a dead writer is left, "
         "and the search index matches. Prints one line per problem. --repair salvages damaged "
         "WARC files (every readable record kept, unreadable bytes and interrupted tails moved "
-        "to quarantine/, captures re-pointed), indexes files saved just before a crash, rewrites missing files from the "
-        "revisions table, removes stray copies and temp files, and rebuilds the search index. "
+        "to quarantine/, captures re-pointed), indexes files saved just before a crash, "
+        "rewrites missing files from the revisions table, removes stray copies and temp "
+        "files, and rebuilds the search index. "
         "Exit 0 when consistent (after repair), 1 otherwise.",
         epilog="examples:\n  scraper check\n  scraper check --repair",
         formatter_class=_RAW,
