@@ -5,10 +5,12 @@ Layout under the archive root (docs/archive-format.md):
     warc/<source>/<YYYY-MM-DD>-<seq>.warc.gz              raw request/response/metadata records
     index.sqlite                                          urls, articles, revisions, captures
 
-Write order for one article: WARC append → JSON file (temp + fsync + rename) → one SQLite
-transaction. A crash between steps leaves extra bytes, never a record pointing at nothing;
-``scraper check`` reconciles what a crash left behind. When the index transaction fails (disk
-full, read-only), the previous JSON file is put back, so file and index still agree.
+Write order for one article: WARC append + fdatasync → JSON file (temp + fsync + rename) → one
+SQLite transaction. Each step is on disk before the next starts, so neither a crash nor a power
+cut leaves a record pointing at nothing, only extra bytes; ``scraper check`` reconciles what a
+crash left behind. When the index transaction fails at any statement (disk full, read-only, a
+constraint), or Ctrl-C / SIGTERM lands inside it, the previous JSON file is put back, so file
+and index still agree. A full disk is ``DiskFull`` ("disk full while writing X").
 
 The FTS5 table ``articles_fts`` shares its rowid with ``articles`` (kept stable by upserts);
 ``scraper check`` verifies the two agree and rebuilds the search table when they do not.

@@ -169,9 +169,14 @@ class _OpenFile:
 class WarcStore:
     """Appends exchanges to this process's current WARC file of each source."""
 
-    def __init__(self, root: Path, *, max_bytes: int = 1024**3, recover: bool = True) -> None:
+    def __init__(
+        self, root: Path, *, max_bytes: int = 1024**3, recover: bool = True, durable: bool = True
+    ) -> None:
+        """``durable=False`` skips the fdatasync after each exchange (bulk loads that can start
+        over after a power cut, like ``Archive(durable=False)``)."""
         self.root = root
         self.max_bytes = max_bytes
+        self.durable = durable
         self._open: dict[str, _OpenFile] = {}
         if recover:
             recover_files(root)
@@ -225,6 +230,8 @@ class WarcStore:
                 with contextlib.suppress(OSError):
                     leftover.unlink()
             raise
+        if self.durable:  # the new name must survive a power cut too, not only its bytes
+            _sync_dir(folder, rel)
         return _OpenFile(rel=rel, fd=fd, size=len(info), day=day)
 
     def _write_all(self, fd: int, data: bytes, rel: str) -> None:
@@ -262,6 +269,8 @@ class WarcStore:
             crashpoints.die()
         try:
             self._write_all(current.fd, data, current.rel)
+            if self.durable:  # on disk before the index row that points at it is committed
+                _sync(current.fd, current.rel)
         except BaseException:  # StoreError, or Ctrl-C / SIGTERM mid-write
             # do not leave a partial member behind: cut the file back to its last good size
             with contextlib.suppress(OSError):
@@ -282,6 +291,26 @@ class WarcStore:
         for entry in self._open.values():
             self._close_one(entry)
         self._open.clear()
+
+
+def _sync(fd: int, rel: str) -> None:
+    try:
+        os.fdatasync(fd)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise DiskFull("WARC file", where=rel) from exc
+        raise StoreError(f"cannot sync WARC: {exc.strerror}", where=rel) from exc
+
+
+def _sync_dir(folder: Path, rel: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise StoreError(f"cannot sync WARC folder: {exc.strerror}", where=rel) from exc
 
 
 def marker(path: Path) -> Path:

@@ -10,8 +10,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -202,3 +203,51 @@ def test_disk_full_in_the_warc_and_json_writers(tiny_disk: Path) -> None:
         _atomic_write(target, b"x" * 200_000)
     assert list((tiny_disk / "articles").iterdir()) == []  # no temp file left
     warcs.close()
+
+
+# -- 8: the WARC bytes are durable before the index row that points at them ---------------------
+def test_the_capture_is_on_disk_before_the_index_points_at_it(
+    server: FixtureServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every fsync/fdatasync and every SQL statement of a real ``scraper fetch`` (in-process
+    CLI), in order: the WARC file is synced past the capture before the COMMIT that adds the
+    capture row."""
+    from scraper.cli import main
+
+    server.add(YNA, yonhap_fixture(15))
+    cfg = write_config(tmp_path, server.url)
+    events: list[tuple[str, str, int]] = []
+
+    def recording(real: Callable[[int], None]) -> Callable[[int], None]:
+        def sync(fd: int) -> None:
+            events.append(("sync", os.readlink(f"/proc/self/fd/{fd}"), os.fstat(fd).st_size))
+            real(fd)
+
+        return sync
+
+    real_connect = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        db = real_connect(*args, **kwargs)
+        db.set_trace_callback(lambda sql: events.append(("sql", sql.strip(), 0)))
+        return db
+
+    monkeypatch.setattr(os, "fsync", recording(os.fsync))
+    monkeypatch.setattr(os, "fdatasync", recording(os.fdatasync))
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    assert main(["--config", str(cfg), "fetch", f"https://en.yna.co.kr{YNA}"]) == 0
+    monkeypatch.undo()
+
+    db = sqlite3.connect(tmp_path / "archive" / "index.sqlite")
+    warc_file, offset, length = db.execute(
+        "SELECT warc_file, warc_offset, warc_length FROM captures"
+    ).fetchone()
+    db.close()
+    insert = next(i for i, e in enumerate(events) if e[1].startswith("INSERT INTO captures"))
+    commit = next(i for i, e in enumerate(events[insert:], insert) if e[1] == "COMMIT")
+    synced = [
+        e
+        for e in events[:commit]
+        if e[0] == "sync" and e[1].endswith(warc_file) and e[2] >= offset + length
+    ]
+    assert synced, [e for e in events if e[0] == "sync"]
