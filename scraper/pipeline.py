@@ -21,6 +21,9 @@ from scraper.warc import Encoded, WarcStore, encode_exchange
 log = logging.getLogger(__name__)
 
 
+_SWEPT: set[Path] = set()  # archives whose dead writers' temp files this process removed
+
+
 @dataclass
 class Context:
     """The open resources of one run: config, HTTP client, archive and WARC writer."""
@@ -35,7 +38,9 @@ class Context:
     def open(cls, config: Config, fetcher: Fetcher | None = None) -> Context:
         root = Path(config.archive.path)
         archive = Archive(root)
-        remove_dead_temp_files(root)
+        if root not in _SWEPT:  # once per process: only a dead process leaves temp files
+            remove_dead_temp_files(root)
+            _SWEPT.add(root)
         return cls(
             config=config,
             fetcher=fetcher or Fetcher(config.http),
