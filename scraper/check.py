@@ -2,8 +2,10 @@
 
 Checked, in order:
  1. WARC files: every file is a sequence of complete gzip members (warcio can read it to the
-    end). A dead writer's interrupted tail is cut off (repair) — never a file a live process
-    still holds (its ``flock``).
+    end). Damage costs only the members it hits: repair salvages every readable member around
+    it and moves the unreadable bytes (a damaged member, a dead writer's interrupted tail) to
+    ``quarantine/``, re-pointing the catalog (``scraper.salvage``) — never a file a live
+    process still holds (its ``flock``).
  2. Captures: every ``captures`` / ``revisions`` row points at a response record that exists.
  3. Articles: every index row has its JSON file, readable, with the same id, revision and
     content hash; every JSON file under ``articles/`` has its index row (no orphans, no second
@@ -13,8 +15,9 @@ Checked, in order:
  5. Search: the FTS table holds exactly one entry per article (rebuilt on repair).
  6. URLs marked done whose article is not in the index go back to ``new`` (refetched).
 
-Each problem is one plain line; repairs only ever drop bytes no record points to, or rebuild
-index entries from the files and revisions that hold the same data.
+Each problem is one plain line; repairs never delete WARC bytes (unreadable ones go to
+``quarantine/``), and rebuild index entries from the files and revisions that hold the same
+data.
 """
 
 from __future__ import annotations
@@ -90,7 +93,8 @@ class _Checker:
         for path in files:
             rel = str(path.relative_to(self.root))
             result = scan_all(path)
-            if result.gaps and not in_use(path):  # a live writer's tail may be mid-write
+            # a live writer's tail may be mid-write: not damage
+            if (result.gaps or not result.size) and not in_use(path):
                 if not result.pieces:  # killed before its warcinfo record was complete
                     if self.problem(f"{rel}: no complete record", f"moved to {QUARANTINE}/"):
                         self._set_aside(path, rel)
