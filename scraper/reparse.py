@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from warcio.exceptions import ArchiveLoadFailed
-
 from scraper.dates import now_iso
 from scraper.errors import ParseError, StoreError
 from scraper.extract import extract
@@ -55,6 +53,8 @@ class ReparseSummary:
 def _capture(root: Path, warc_file: str, offset: int) -> StoredResponse:
     """The stored response; a damaged record is a one-line ``StoreError`` (warcio's own
     message quotes the raw bytes it could not read)."""
+    from warcio.exceptions import ArchiveLoadFailed
+
     try:
         return read_response(root, warc_file, offset)
     except OSError as exc:

@@ -537,8 +537,7 @@ class Archive:
         on_error: Callable[[StoreError], None] | None = None,
     ) -> Iterator[Article]:
         """Articles in publication order, one file at a time: the rows stream from one cursor
-        (SQLite sorts within its bounded cache), so memory stays constant. With ``on_error``,
-        an unreadable or missing file is handed to it and skipped instead of ending the walk."""
+        (SQLite sorts within its bounded cache), so memory stays constant."""
         where = "1=1"
         args: list[Any] = []
         if source:
@@ -560,6 +559,8 @@ class Archive:
             try:
                 article = self.load_file(self.root / rel)
             except StoreError as exc:
+                # with ``on_error`` a missing or unreadable file is reported and skipped, so
+                # one lost file does not end the walk (``export`` writes every other record)
                 if on_error is None:
                     raise
                 what = "missing" if not (self.root / rel).exists() else "unreadable"

@@ -9,10 +9,10 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 
-from scraper import __version__
+from scraper import __version__, errors
 from scraper.cli import archive_cmds, crawl_cmds, fetch_cmds, service_cmds
 from scraper.cli.common import EXIT_FAILED, EXIT_USAGE, setup_logging
-from scraper.errors import ConfigError, ScraperError, UrlRefused, is_disk_full
+from scraper.errors import ConfigError, ScraperError, UrlRefused
 
 COMMANDS = (fetch_cmds, crawl_cmds, service_cmds, archive_cmds)
 
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, sqlite3.Error) as exc:
         if args.verbose:
             logging.getLogger("scraper").exception("failed")
-        if is_disk_full(exc):  # a write outside the store's own translation (robots, state)
+        if errors.is_disk_full(exc):  # a write outside the store's own translation (robots, state)
             what = getattr(exc, "filename", None) or "the index"
             print(f"error: disk full while writing {what}", file=sys.stderr)
         else:
