@@ -2,8 +2,10 @@
 
 Checked, in order:
  1. WARC files: every file is a sequence of complete gzip members (warcio can read it to the
-    end). A dead writer's interrupted tail is cut off (repair) — never a file a live process
-    still holds (its ``flock``).
+    end). Damage costs only the members it hits: repair salvages every readable member around
+    it and moves the unreadable bytes (a damaged member, a dead writer's interrupted tail) to
+    ``quarantine/``, re-pointing the catalog (``scraper.salvage``) — never a file a live
+    process still holds (its ``flock``).
  2. Captures: every ``captures`` / ``revisions`` row points at a response record that exists.
  3. Articles: every index row has its JSON file, readable, with the same id, revision and
     content hash; every JSON file under ``articles/`` has its index row (no orphans, no second
@@ -13,8 +15,9 @@ Checked, in order:
  5. Search: the FTS table holds exactly one entry per article (rebuilt on repair).
  6. URLs marked done whose article is not in the index go back to ``new`` (refetched).
 
-Each problem is one plain line; repairs only ever drop bytes no record points to, or rebuild
-index entries from the files and revisions that hold the same data.
+Each problem is one plain line; repairs never delete WARC bytes (unreadable ones go to
+``quarantine/``), and rebuild index entries from the files and revisions that hold the same
+data.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from pathlib import Path
 
 from scraper.errors import StoreError
 from scraper.models import Article
+from scraper.salvage import QUARANTINE, FullScan, quarantine_dir, salvage, scan_all
 from scraper.store import TEMP_SUFFIX, Archive, temp_owner
-from scraper.warc import in_use, marker, scan
+from scraper.warc import in_use, marker
 
 log = logging.getLogger(__name__)
 
@@ -88,28 +92,52 @@ class _Checker:
         self.report.counts["warc files"] = len(files)
         for path in files:
             rel = str(path.relative_to(self.root))
-            result = scan(path)
-            members[rel] = {m.offset: m.warc_type for m in result.members}
-            if result.damaged == 0 and result.size > 0:
-                continue
-            if in_use(path):
-                continue  # a live writer's tail may be mid-write; it is not damage
-            if result.good == 0:  # killed before its warcinfo record was complete
-                if self.problem(f"{rel}: no complete record", "removed"):
-                    path.unlink()
-                    with contextlib.suppress(FileNotFoundError):
-                        marker(path).unlink()
-                continue
-            if self.problem(
-                f"{rel}: {result.damaged} bytes of an interrupted record at the end",
-                "cut off",
-            ):
-                with path.open("r+b") as fh:
-                    fh.truncate(result.good)
-                    os.fsync(fh.fileno())
-                with contextlib.suppress(FileNotFoundError):
-                    marker(path).unlink()
+            result = scan_all(path)
+            # a live writer's tail may be mid-write: not damage
+            if (result.gaps or not result.size) and not in_use(path):
+                if not result.pieces:  # killed before its warcinfo record was complete
+                    if self.problem(f"{rel}: no complete record", f"moved to {QUARANTINE}/"):
+                        self._set_aside(path, rel)
+                    continue
+                if self._damaged(path, rel, result):
+                    result = scan_all(path)
+            members[rel] = {p.offset: p.warc_type for p in result.pieces}
         return members
+
+    def _damaged(self, path: Path, rel: str, result: FullScan) -> bool:
+        """Report the gaps of one file; salvage it on repair. True when the file changed."""
+        for gap in result.gaps:
+            if gap.tail:
+                self.problem(f"{rel}: {gap.length} bytes of an interrupted record at the end")
+            else:
+                after = sum(1 for p in result.pieces if p.offset >= gap.end)
+                self.problem(
+                    f"{rel}: {gap.length} unreadable bytes at offset {gap.offset} "
+                    f"(damaged; {after} readable records after it)"
+                )
+        if not self.repair:
+            return False
+        done = salvage(self.root, rel, result, self.archive.db)
+        with contextlib.suppress(FileNotFoundError):
+            marker(path).unlink()
+        lost = f"; captures lost: {', '.join(done.lost)}" if done.lost else ""
+        fix = (
+            f"{done.cut} bytes moved to {', '.join(done.saved_as)}; {done.kept} records kept, "
+            f"{done.moved} catalog rows re-pointed{lost}"
+        )
+        # the lines above were reported unrepaired; now every one of them is repaired
+        count = len(result.gaps)
+        self.report.problems[-count:] = [
+            Problem(p.text, fix) for p in self.report.problems[-count:]
+        ]
+        return True
+
+    def _set_aside(self, path: Path, rel: str) -> None:
+        folder = quarantine_dir(self.root, rel)
+        folder.mkdir(parents=True, exist_ok=True)
+        os.replace(path, folder / f"{path.name}.{os.getpid()}.incomplete")
+        with contextlib.suppress(FileNotFoundError):
+            marker(path).unlink()
 
     def captures(self, members: dict[str, dict[int, str]]) -> None:
         db = self.archive.db
@@ -231,6 +259,25 @@ class _Checker:
                 "marked new (fetched again next crawl)",
             ):
                 self.archive.mark_url(row["url"], row["source"], state="new", article_id=None)
+
+
+def remove_dead_temp_files(root: Path) -> list[Path]:
+    """Temp files of writers that died (kill -9, power cut) under ``articles/``: removed at
+    the start of every writing command, so none outlives the next run."""
+    removed = []
+    for folder, _, names in os.walk(root / "articles"):
+        for name in names:
+            if not name.endswith(TEMP_SUFFIX):
+                continue
+            pid = temp_owner(name)
+            if pid is not None and pid != os.getpid() and _alive(pid):
+                continue  # a live writer is about to rename it
+            path = Path(folder) / name
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+                log.warning("removed %s, left by a writer that died", path)
+    return removed
 
 
 def check(archive: Archive, *, repair: bool = False) -> CheckReport:

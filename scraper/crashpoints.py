@@ -7,7 +7,10 @@ Points (docs/archive-format.md, "Crash safety"):
     index   inside the index transaction, before COMMIT
     rebuild ``rebuild-index`` has built the new index, not yet renamed it into place
 
-The variable is read once at import; when it is unset ``reached`` is one dict lookup.
+``SCRAPER_CRASH_SIGNAL=INT|TERM`` sends that signal instead of SIGKILL (the Ctrl-C and
+``kill`` tests: the process must clean up after itself).
+
+The variables are read once at import; when unset ``reached`` is one dict lookup.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import signal
 _SPEC = os.environ.get("SCRAPER_CRASH_AT", "")
 _POINT, _, _NTH = _SPEC.partition(":")
 _remaining = {_POINT: int(_NTH) if _NTH.isdigit() else 1} if _POINT else {}
+_SIGNAL = getattr(signal, "SIG" + os.environ.get("SCRAPER_CRASH_SIGNAL", "KILL"), signal.SIGKILL)
 
 
 def reached(point: str) -> bool:
@@ -30,7 +34,7 @@ def reached(point: str) -> bool:
 
 
 def die() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), _SIGNAL)
 
 
 def crash_if(point: str) -> None:

@@ -20,6 +20,7 @@ from scraper.config import SourceConfig
 from scraper.discover import Discovered, discover
 from scraper.errors import (
     Cancelled,
+    DiskFull,
     FetchError,
     HostUnreachable,
     ParseError,
@@ -267,6 +268,8 @@ def crawl(
             summary.sources.append(
                 crawl_source(ctx, settings, limit=limit, progress=progress, stop=stop)
             )
+        except DiskFull:
+            raise  # every other source would fail the same way: stop with one clear line
         except ScraperError as exc:
             log.error("crawl of %s stopped: %s", settings.name, exc)
             failed = SourceSummary(source=settings.name, failed=1, errors=[str(exc)])

@@ -20,7 +20,8 @@
     │   └── NotAnArticle              positively not an article (not HTML, not an article
     │                                 URL): settled for good, never retried by a crawl
     └── StoreError                    the archive could not be written or read
-        └── IndexDamaged              index.sqlite is damaged or missing (rebuild-index)
+        ├── IndexDamaged              index.sqlite is damaged or missing (rebuild-index)
+        └── DiskFull                  no space left while writing (``disk full while writing X``)
 
 Third-party errors (httpx, sqlite3, OSError) are translated at the boundary with
 ``raise … from exc``; the CLI turns any ``ScraperError`` into one ``error: …`` line and an
@@ -28,6 +29,8 @@ exit status.
 """
 
 from __future__ import annotations
+
+import errno
 
 
 class ScraperError(Exception):
@@ -143,3 +146,22 @@ class StoreError(ScraperError):
 class IndexDamaged(StoreError):
     """``index.sqlite`` is damaged or missing; ``scraper rebuild-index`` rebuilds it from the
     WARC and article files."""
+
+
+class DiskFull(StoreError):
+    """The file system (or a quota) had no room left for a write; what was half written has
+    been taken back, so the archive stays consistent and a run after freeing space resumes."""
+
+    def __init__(self, what: str, *, where: str | None = None) -> None:
+        super().__init__(f"disk full while writing {what}", where=where)
+
+
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+_SQLITE_FULL = 13  # sqlite3.SQLITE_FULL: "database or disk is full"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether an ``OSError`` or ``sqlite3.Error`` says the disk (or quota) is full."""
+    if isinstance(exc, OSError):
+        return exc.errno in _NO_SPACE
+    return getattr(exc, "sqlite_errorcode", None) == _SQLITE_FULL

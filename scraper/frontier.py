@@ -25,7 +25,9 @@ a crash between the two never hides them behind a 304.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -70,7 +72,10 @@ def record_seen(archive: Archive, source: str, urls: Iterable[str]) -> int:
         )
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        # after a full disk SQLite has rolled back already; ROLLBACK would then fail and
+        # hide the real error ("cannot rollback - no transaction is active")
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
         raise
     return db.total_changes - before
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scraper import frontier
+from scraper.check import remove_dead_temp_files
 from scraper.config import Config
 from scraper.errors import ParseError, ScraperError
 from scraper.extract import extract
@@ -19,6 +20,9 @@ from scraper.urls import Target, allowed_hosts
 from scraper.warc import Encoded, WarcStore, encode_exchange
 
 log = logging.getLogger(__name__)
+
+
+_SWEPT: set[Path] = set()  # archives whose dead writers' temp files this process removed
 
 
 @dataclass
@@ -35,6 +39,9 @@ class Context:
     def open(cls, config: Config, fetcher: Fetcher | None = None) -> Context:
         root = Path(config.archive.path)
         archive = Archive(root)
+        if root not in _SWEPT:  # once per process: only a dead process leaves temp files
+            remove_dead_temp_files(root)
+            _SWEPT.add(root)
         return cls(
             config=config,
             fetcher=fetcher or Fetcher(config.http),

@@ -11,6 +11,7 @@ import itertools
 import json
 import logging
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from scraper.errors import ParseError, StoreError
 from scraper.extract import extract
 from scraper.models import Article
 from scraper.store import Archive
-from scraper.warc import read_response
+from scraper.warc import StoredResponse, read_response
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +40,39 @@ class ReparseSummary:
     changed: int = 0
     failed: int = 0
     no_capture: int = 0
+    restored: int = 0  # missing article files rebuilt from their capture
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        restored = f", missing files rebuilt {self.restored}" if self.restored else ""
         return (
             f"reparsed {self.checked}: changed {self.changed}, failed {self.failed}, "
-            f"without capture {self.no_capture}"
+            f"without capture {self.no_capture}{restored}"
         )
+
+
+def _capture(root: Path, warc_file: str, offset: int) -> StoredResponse:
+    """The stored response; a damaged record is a one-line ``StoreError`` (warcio's own
+    message quotes the raw bytes it could not read)."""
+    from warcio.exceptions import ArchiveLoadFailed
+
+    try:
+        return read_response(root, warc_file, offset)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot read WARC file: {exc.strerror}", where=f"{warc_file}@{offset}"
+        ) from exc
+    except (ArchiveLoadFailed, zlib.error, EOFError, ValueError) as exc:
+        raise StoreError(
+            f"unreadable WARC record ({type(exc).__name__}; scraper check --repair sets "
+            "damaged records aside)",
+            where=f"{warc_file}@{offset}",
+        ) from exc
 
 
 def reparse_one(root: Path, stored: Article, warc_file: str, offset: int) -> Article | None:
     """The re-extracted record when it differs from ``stored``, else None."""
-    response = read_response(root, warc_file, offset)
+    response = _capture(root, warc_file, offset)
     # the source is read off the page and its URL, as for a first fetch, so a capture that is
     # not this article's page fails loudly instead of being forced through another parser
     fresh = extract(
@@ -75,6 +97,7 @@ class _Job:
     path: str
     warc_file: str
     offset: int
+    record: str | None = None  # the latest revision's record, when the JSON file is missing
 
 
 @dataclass(frozen=True)
@@ -82,17 +105,33 @@ class _Outcome:
     job: _Job
     fresh: dict[str, Any] | None = None  # the changed record, None when unchanged
     error: str | None = None
+    restore: bool = False  # the JSON file was missing: write ``fresh`` back
 
 
 def _work(root: str, job: _Job) -> _Outcome:
-    """One article, in a worker process: read file and capture, extract, compare."""
+    """One article, in a worker process: read file and capture, extract, compare. A missing
+    file is rebuilt from the capture (the revisions table gives what the page cannot: its
+    revision, story and URLs)."""
     base = Path(root)
     try:
+        if job.record is not None:
+            stored = Article.from_dict(json.loads(job.record))
+            rebuilt = reparse_one(base, stored, job.warc_file, job.offset) or stored
+            return _Outcome(job, fresh=rebuilt.to_dict(), restore=True)
         stored = Article.from_dict(json.loads((base / job.path).read_text("utf-8")))
         fresh = reparse_one(base, stored, job.warc_file, job.offset)
     except (ParseError, StoreError, OSError, ValueError) as exc:
-        return _Outcome(job, error=str(exc))
+        return _Outcome(job, error=_one_line(str(exc)))
+    except Exception as exc:  # a parser bug on one page must not stop the other articles
+        return _Outcome(job, error=f"internal error: {type(exc).__name__}")
     return _Outcome(job, fresh=fresh.to_dict() if fresh is not None else None)
+
+
+def _one_line(text: str) -> str:
+    """An error message fit for one line of a terminal: no control characters, bounded."""
+    first = text.splitlines()[0] if text else ""
+    line = "".join(c if c.isprintable() else " " for c in first)
+    return line if len(line) <= 300 else line[:297] + "..."
 
 
 def _jobs(
@@ -117,7 +156,14 @@ def _jobs(
         if warc_file is None:
             summary.no_capture += 1
             continue
-        jobs.append(_Job(row["id"], row["path"], warc_file, offset))
+        record = None
+        if not (archive.root / row["path"]).exists():
+            latest = archive.db.execute(
+                "SELECT record FROM revisions WHERE article_id = ? ORDER BY revision DESC LIMIT 1",
+                (row["id"],),
+            ).fetchone()
+            record = latest["record"] if latest is not None else None
+        jobs.append(_Job(row["id"], row["path"], warc_file, offset, record))
     return jobs
 
 
@@ -161,8 +207,12 @@ def reparse(
                     summary.failed += 1
                     summary.errors.append(f"{fresh.id}: {exc}")
                     continue
-                summary.changed += 1
-                log.info("reparsed %s: %s", fresh.id, fresh.parser)
+                if outcome.restore:
+                    summary.restored += 1
+                    log.warning("rebuilt the missing file of %s from its capture", fresh.id)
+                else:
+                    summary.changed += 1
+                    log.info("reparsed %s: %s", fresh.id, fresh.parser)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

@@ -5,10 +5,12 @@ Layout under the archive root (docs/archive-format.md):
     warc/<source>/<YYYY-MM-DD>-<seq>.warc.gz              raw request/response/metadata records
     index.sqlite                                          urls, articles, revisions, captures
 
-Write order for one article: WARC append → JSON file (temp + fsync + rename) → one SQLite
-transaction. A crash between steps leaves extra bytes, never a record pointing at nothing;
-``scraper check`` reconciles what a crash left behind. When the index transaction fails (disk
-full, read-only), the previous JSON file is put back, so file and index still agree.
+Write order for one article: WARC append + fdatasync → JSON file (temp + fsync + rename) → one
+SQLite transaction. Each step is on disk before the next starts, so neither a crash nor a power
+cut leaves a record pointing at nothing, only extra bytes; ``scraper check`` reconciles what a
+crash left behind. When the index transaction fails at any statement (disk full, read-only, a
+constraint), or Ctrl-C / SIGTERM lands inside it, the previous JSON file is put back, so file
+and index still agree. A full disk is ``DiskFull`` ("disk full while writing X").
 
 The FTS5 table ``articles_fts`` shares its rowid with ``articles`` (kept stable by upserts);
 ``scraper check`` verifies the two agree and rebuilds the search table when they do not.
@@ -23,14 +25,14 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scraper import crashpoints, filters, indexdb, lineage
 from scraper.dates import now_iso
-from scraper.errors import StoreError
+from scraper.errors import DiskFull, StoreError, is_disk_full
 from scraper.models import Article
 from scraper.warc import WarcRef
 
@@ -184,7 +186,7 @@ def _atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
             prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent
         )
     except OSError as exc:
-        raise StoreError(f"cannot write {path.name}: {exc.strerror}", where=str(path)) from exc
+        raise _file_error(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -193,10 +195,18 @@ def _atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
                 os.fsync(fh.fileno())
         crashpoints.crash_if("file")
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:  # an OSError, or Ctrl-C / SIGTERM: no temp file survives
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise StoreError(f"cannot write {path.name}: {exc.strerror}", where=str(path)) from exc
+        if isinstance(exc, OSError):
+            raise _file_error(path, exc) from exc
+        raise
+
+
+def _file_error(path: Path, exc: OSError) -> StoreError:
+    if is_disk_full(exc):
+        return DiskFull(f"article file {path.name}", where=str(path))
+    return StoreError(f"cannot write {path.name}: {exc.strerror}", where=str(path))
 
 
 def article_relpath(article: Article) -> str:
@@ -239,6 +249,8 @@ class Archive:
         except sqlite3.Error as exc:
             if reason := indexdb.damage_reason(exc):
                 raise indexdb.damaged(self.root, reason) from exc
+            if is_disk_full(exc):
+                raise DiskFull("the index", where=str(self.root)) from exc
             raise StoreError(f"cannot open the index: {exc}", where=str(self.root)) from exc
         except OSError as exc:
             raise StoreError(
@@ -373,7 +385,7 @@ class Archive:
                     error=None,
                 )
                 crashpoints.crash_if("index")
-        except StoreError:
+        except BaseException:  # StoreError, or Ctrl-C / SIGTERM mid-transaction
             self._restore(path, old_bytes, rewrite)
             raise
         if (
@@ -504,7 +516,7 @@ class Archive:
             with self._tx() as db:
                 self._upsert_article(db, article, str(path.relative_to(self.root)))
                 self._put_revision(db, article, None)
-        except StoreError:
+        except BaseException:  # StoreError, or Ctrl-C / SIGTERM mid-transaction
             self._restore(path, old_bytes, True)
             raise
         if row is not None and row["path"] != str(path.relative_to(self.root)):
@@ -531,16 +543,29 @@ class Archive:
         since: str | None = None,
         until: str | None = None,
         section: str | None = None,
+        on_error: Callable[[StoreError], None] | None = None,
     ) -> Iterator[Article]:
         """Articles in publication order, one file at a time: the rows stream from one cursor
         (SQLite sorts within its bounded cache), so memory stays constant."""
         conditions, args = filters.where(source=source, since=since, until=until, section=section)
         where = "1=1" + conditions
         cursor = self.db.execute(
-            f"SELECT path FROM articles WHERE {where} ORDER BY published_at, id", args
+            f"SELECT path, id FROM articles WHERE {where} ORDER BY published_at, id", args
         )
-        for (rel,) in cursor:
-            yield self.load_file(self.root / rel)
+        for rel, article_id in cursor:
+            try:
+                article = self.load_file(self.root / rel)
+            except StoreError as exc:
+                # with ``on_error`` a missing or unreadable file is reported and skipped, so
+                # one lost file does not end the walk (``export`` writes every other record)
+                if on_error is None:
+                    raise
+                what = "missing" if not (self.root / rel).exists() else "unreadable"
+                error = StoreError(f"{article_id}: article file {what}", where=rel)
+                error.__cause__ = exc
+                on_error(error)
+                continue
+            yield article
 
     def count(self, source: str | None = None) -> int:
         if source:
@@ -591,12 +616,28 @@ class _Transaction:
             raise StoreError(f"index is busy or unwritable: {exc}") from exc
         return self.db
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if exc_type is None:
             try:
                 self.db.execute("COMMIT")
             except sqlite3.Error as err:
-                self.db.execute("ROLLBACK")
-                raise StoreError(f"cannot commit to the index: {err}") from err
+                self._rollback()
+                raise _index_error("cannot commit to the index", err) from err
         else:
+            self._rollback()
+            # a failure at any statement of the block, not only at BEGIN or COMMIT, must reach
+            # the callers' ``except StoreError`` (save and replace_record put the file back)
+            if isinstance(exc, sqlite3.Error):
+                raise _index_error("cannot write to the index", exc) from exc
+
+    def _rollback(self) -> None:
+        # SQLite has already rolled back after some errors (a full disk): then ROLLBACK itself
+        # fails with "no transaction is active", which must not hide the real error
+        with contextlib.suppress(sqlite3.Error):
             self.db.execute("ROLLBACK")
+
+
+def _index_error(what: str, exc: sqlite3.Error) -> StoreError:
+    if is_disk_full(exc):
+        return DiskFull("the index")
+    return StoreError(f"{what}: {exc}")

@@ -35,8 +35,9 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from scraper import __version__, crashpoints
-from scraper.errors import StoreError
+from scraper.errors import DiskFull, StoreError, is_disk_full
 from scraper.models import FetchedPage
+from scraper.salvage import cut_tail
 
 log = logging.getLogger(__name__)
 
@@ -168,9 +169,14 @@ class _OpenFile:
 class WarcStore:
     """Appends exchanges to this process's current WARC file of each source."""
 
-    def __init__(self, root: Path, *, max_bytes: int = 1024**3, recover: bool = True) -> None:
+    def __init__(
+        self, root: Path, *, max_bytes: int = 1024**3, recover: bool = True, durable: bool = True
+    ) -> None:
+        """``durable=False`` skips the fdatasync after each exchange (bulk loads that can start
+        over after a power cut, like ``Archive(durable=False)``)."""
         self.root = root
         self.max_bytes = max_bytes
+        self.durable = durable
         self._open: dict[str, _OpenFile] = {}
         if recover:
             recover_files(root)
@@ -209,6 +215,11 @@ class WarcStore:
             marker(path).write_text(f"{os.getpid()}\n")
         except OSError as exc:
             os.close(fd)
+            for leftover in (path, marker(path)):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            if is_disk_full(exc):
+                raise DiskFull("WARC marker", where=rel) from exc
             raise StoreError(f"cannot create WARC marker: {exc.strerror}", where=rel) from exc
         info = _warcinfo(name)
         try:
@@ -219,6 +230,8 @@ class WarcStore:
                 with contextlib.suppress(OSError):
                     leftover.unlink()
             raise
+        if self.durable:  # the new name must survive a power cut too, not only its bytes
+            _sync_dir(folder, rel)
         return _OpenFile(rel=rel, fd=fd, size=len(info), day=day)
 
     def _write_all(self, fd: int, data: bytes, rel: str) -> None:
@@ -228,6 +241,8 @@ class WarcStore:
                 n = os.write(fd, view)
                 view = view[n:]
         except OSError as exc:
+            if is_disk_full(exc):
+                raise DiskFull("WARC file", where=rel) from exc
             raise StoreError(f"cannot write WARC: {exc.strerror}", where=rel) from exc
 
     def append(
@@ -254,7 +269,9 @@ class WarcStore:
             crashpoints.die()
         try:
             self._write_all(current.fd, data, current.rel)
-        except StoreError:
+            if self.durable:  # on disk before the index row that points at it is committed
+                _sync(current.fd, current.rel)
+        except BaseException:  # StoreError, or Ctrl-C / SIGTERM mid-write
             # do not leave a partial member behind: cut the file back to its last good size
             with contextlib.suppress(OSError):
                 os.ftruncate(current.fd, offset)
@@ -274,6 +291,26 @@ class WarcStore:
         for entry in self._open.values():
             self._close_one(entry)
         self._open.clear()
+
+
+def _sync(fd: int, rel: str) -> None:
+    try:
+        os.fdatasync(fd)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise DiskFull("WARC file", where=rel) from exc
+        raise StoreError(f"cannot sync WARC: {exc.strerror}", where=rel) from exc
+
+
+def _sync_dir(folder: Path, rel: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise StoreError(f"cannot sync WARC folder: {exc.strerror}", where=rel) from exc
 
 
 def marker(path: Path) -> Path:
@@ -383,7 +420,9 @@ def recover_files(root: Path) -> list[Path]:
             continue
         try:
             if path.exists():
-                repair_tail(path)
+                # a tail only: damage before readable records waits for check --repair, which
+                # salvages them with the catalog in hand
+                cut_tail(root, path)
                 if path.stat().st_size == 0:  # killed before its warcinfo was complete
                     path.unlink()
             mark.unlink()

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 
-from scraper import __version__
+from scraper import __version__, errors
 from scraper.cli import (
     archive_cmds,
     crawl_cmds,
@@ -85,6 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except (OSError, sqlite3.Error) as exc:
+        if args.verbose:
+            logging.getLogger("scraper").exception("failed")
+        if errors.is_disk_full(exc):  # a write outside the store's own translation (robots, state)
+            what = getattr(exc, "filename", None) or "the index"
+            print(f"error: disk full while writing {what}", file=sys.stderr)
+        else:
+            print(f"error: internal error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as exc:  # the last line of defence: one line, traceback only with -v
         if damage := _damage_line(exc):  # a query deep in a command met a damaged index
             print(f"error: {damage}", file=sys.stderr)

@@ -123,7 +123,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Write every stored article (latest revision) to stdout, oldest first, one "
         "record at a time (constant memory). JSON lines keep every field; CSV (with a header "
         "row) flattens lists with ' | '. Both load directly in pandas (read_json(lines=True), "
-        "read_csv) and duckdb (read_json_auto, read_csv_auto).",
+        "read_csv) and duckdb (read_json_auto, read_csv_auto). An article whose file is missing or "
+        "unreadable is reported on stderr and skipped; the rest are written, exit 1.",
         epilog="examples:\n  scraper export --format jsonl > all.jsonl\n"
         "  scraper export --format csv --source koreaherald --since 2024-01-01 > kh.csv",
         formatter_class=_RAW,
@@ -152,7 +153,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Re-run the current parsers on each article's raw capture (no network). "
         "Records whose output changes are rewritten with the new parser stamp (parser, "
         "parsed_at); their revision number does not change. Running it twice changes nothing "
-        "the second time. Exit 1 when some capture could not be re-extracted.",
+        "the second time. A missing article file is rebuilt from its capture. A damaged capture "
+        "is reported by article id and skipped; exit 1 when some capture could not be "
+        "re-extracted.",
         epilog="examples:\n  scraper reparse\n  scraper reparse --source koreaherald "
         "--since 2024-11-01",
         formatter_class=_RAW,
@@ -166,10 +169,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Verify that every WARC file reads to the end, every capture and revision "
         "points at a response record that exists, every index row has its article file (same "
         "id, revision and hash) and every file its row, no temp file of a dead writer is left, "
-        "and the search index matches. Prints one line per problem. --repair cuts interrupted "
-        "WARC tails, indexes files saved just before a crash, rewrites missing files from the "
-        "revisions table, removes stray copies and temp files, and rebuilds the search index; "
-        "a damaged index is rebuilt from the WARC and article files first (rebuild-index). "
+        "and the search index matches. Prints one line per problem. --repair salvages damaged "
+        "WARC files (every readable record kept, unreadable bytes and interrupted tails moved "
+        "to quarantine/, captures re-pointed), indexes files saved just before a crash, "
+        "rewrites missing files from the revisions table, removes stray copies and temp "
+        "files, and rebuilds the search index; a damaged index is rebuilt from the WARC and "
+        "article files first (rebuild-index). "
         "Exit 0 when consistent (after repair), 1 otherwise.",
         epilog="examples:\n  scraper check\n  scraper check --repair",
         formatter_class=_RAW,
@@ -252,9 +257,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     config = config_from(args)
     filters.Window.parse(args.since, args.until)
     out = sys.stdout
+    skipped: list[StoreError] = []
+
+    def skip(exc: StoreError) -> None:  # one lost file must not cost every record after it
+        skipped.append(exc)
+        print(f"error: {exc}", file=sys.stderr)
+
     with Archive(config.archive.path, readonly=True) as archive:
         records = archive.iter_articles(
-            source=args.source, since=args.since, until=args.until, section=args.section
+            source=args.source,
+            since=args.since,
+            until=args.until,
+            section=args.section,
+            on_error=skip,
         )
         if args.format == "jsonl":
             for article in records:
@@ -268,7 +283,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                     row[name] = " | ".join(row[name])
                 writer.writerow(row)
     out.flush()
-    return EXIT_OK
+    return EXIT_FAILED if skipped else EXIT_OK
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from types import FrameType
 
 from scraper.config import Config, load_config
 
@@ -40,6 +44,22 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False, default=str)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Let SIGTERM (``kill``, ``docker stop``) unwind like Ctrl-C, so the writers' cleanup runs
+    (no temp file, no half record, the JSON put back when its index transaction did not
+    commit) instead of the process vanishing mid-write."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def setup_logging(*, verbose: bool = False, quiet: bool = False, fmt: str | None = None) -> None:

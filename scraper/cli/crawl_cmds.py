@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
+from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from, sigterm_as_interrupt
 from scraper.crawl import ProgressFn, crawl
 from scraper.errors import ConfigError
 from scraper.pipeline import Context
@@ -97,7 +97,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     for name in args.source or ():
         if name not in config.sources or not config.sources[name].enabled:
             raise ConfigError(f"source {name} is not enabled in the config")
-    with Context.open(config) as ctx, _progress_bar() as progress:
+    with sigterm_as_interrupt(), Context.open(config) as ctx, _progress_bar() as progress:
         summary = crawl(ctx, args.source, limit=args.limit, progress=progress)
     for s in summary.sources:
         print(s.line())

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
+from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from, sigterm_as_interrupt
 from scraper.errors import FetchError, ParseError, ScraperError
 from scraper.extract import extract
 from scraper.pipeline import Context, archive_article
@@ -52,7 +52,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     config = config_from(args)
     targets = [resolve(url, config) for url in args.urls]  # refuse bad input before any request
     failed = 0
-    with Context.open(config) as ctx:
+    with sigterm_as_interrupt(), Context.open(config) as ctx:
         gates: dict[str, Polite] = {}  # robots.txt and pacing, as in a crawl
         for target in targets:
             name = target.settings.name
