@@ -10,7 +10,7 @@ import sys
 from dataclasses import asdict
 
 from scraper import check, lineage, reparse, revisions, search, stats
-from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
+from scraper.cli.common import EXIT_FAILED, EXIT_OK, Paragraphs, config_from
 from scraper.errors import StoreError
 from scraper.pipeline import Context
 from scraper.polite import Polite
@@ -38,7 +38,7 @@ CSV_FIELDS = (
     "urls",
 )
 SOURCES = ("yonhap", "koreaherald")
-_RAW = argparse.RawDescriptionHelpFormatter
+_RAW = Paragraphs  # wraps the long one-line descriptions
 
 
 def _filters(p: argparse.ArgumentParser, *, until: bool = True, section: bool = True) -> None:

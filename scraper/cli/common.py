@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
+import textwrap
 from datetime import UTC, datetime
+from typing import Any
 
 from scraper.config import Config, load_config
 
@@ -55,3 +58,44 @@ def setup_logging(*, verbose: bool = False, quiet: bool = False, fmt: str | None
     logging.getLogger("scraper").setLevel(level)
     # httpx logs every request at INFO; ours already does, at DEBUG
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+class Paragraphs(argparse.RawDescriptionHelpFormatter):
+    """Wraps each paragraph of a description or epilog to the terminal (at most 100 columns),
+    keeping blank lines between paragraphs and indented lines (examples) exactly as written,
+    so a description can be one long string and still read like the hand-wrapped ones."""
+
+    def __init__(self, prog: str, **kwargs: Any) -> None:
+        width = kwargs.pop("width", None) or min(shutil.get_terminal_size().columns - 2, 98)
+        super().__init__(prog, width=width, **kwargs)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out: list[str] = []
+        for block in text.split("\n\n"):
+            if not block.strip():
+                continue
+            kept: list[str] = []
+            words: list[str] = []
+            for line in block.splitlines():
+                if line[:1].isspace():  # an example: verbatim
+                    if words:
+                        kept.append(
+                            textwrap.fill(
+                                " ".join(words),
+                                width,
+                                initial_indent=indent,
+                                subsequent_indent=indent,
+                            )
+                        )
+                        words = []
+                    kept.append(indent + line)
+                else:
+                    words.append(line.strip())
+            if words:
+                kept.append(
+                    textwrap.fill(
+                        " ".join(words), width, initial_indent=indent, subsequent_indent=indent
+                    )
+                )
+            out.append("\n".join(kept))
+        return "\n\n".join(out)

@@ -25,14 +25,18 @@ has one identity. Articles already archived, gone (404/410) or rejected (not an 
 requested again; articles that failed transiently, or that an interrupted run left over, are
 tried again.
 
+At the end of each source's pass, recently published articles that are due are checked again
+for revisions, as `scraper recheck` does (conditional GET: an unchanged page costs one 304; a
+changed title or body becomes a new revision).
+
 Politeness: robots.txt is obeyed (Disallow; Crawl-delay when larger than min_delay), one request
 is in flight per host, min_delay seconds apart; timeouts, dropped connections, truncated bodies,
 429 and 5xx are retried with exponential backoff and jitter (Retry-After honoured), and a host
 that keeps failing is left alone for the rest of the run.
 
 Output: one summary line per source on stdout (discovered / new / revised / unchanged / failed /
-skipped by robots, and the discovery method used); a progress bar on stderr when it is a
-terminal, log lines otherwise. Exit status 0 when everything due was archived, 1 when some
+skipped by robots, rechecked, and the discovery method used); on a terminal, a progress bar at
+the bottom of stderr with the log lines scrolling above it; otherwise log lines only. Exit status 0 when everything due was archived, 1 when some
 articles failed or were left for the next run (the rest are stored)."""
 
 EPILOG = """\

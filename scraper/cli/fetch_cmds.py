@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
+from scraper.cli.common import EXIT_FAILED, EXIT_OK, Paragraphs, config_from
 from scraper.errors import FetchError, ParseError, ScraperError
 from scraper.extract import extract
 from scraper.pipeline import Context, archive_article
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(exit 2) before any request is made. Fetching a stored article again adds no duplicate.",
         epilog="example:\n  scraper fetch https://en.yna.co.kr/view/AEN20230419000952325 "
         "https://www.koreaherald.com/article/10604071",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Paragraphs,
     )
     p.add_argument(
         "urls",
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "in input order. Nothing is stored or fetched. A file that is not an article gives one "
         "line on stderr and exit status 1.",
         epilog="example:\n  scraper parse page.html --url https://en.yna.co.kr/view/AEN20230419000952325",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Paragraphs,
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="saved HTML ('-' reads stdin)")
     p.add_argument("--url", help="the page's URL, when the page does not name its canonical URL")

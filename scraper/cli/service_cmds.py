@@ -11,7 +11,7 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
-from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
+from scraper.cli.common import EXIT_FAILED, EXIT_OK, Paragraphs, config_from
 from scraper.config import Config
 from scraper.errors import ConfigError
 from scraper.health import HOST
@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--port) and exit 0 when it answers 200, 1 otherwise, with one line saying why. This "
         "is the container's HEALTHCHECK.",
         epilog="example:\n  scraper healthcheck --port 9108",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Paragraphs,
     )
     p.add_argument("--port", type=int, metavar="N", help="default: service.health_port")
     p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="default: 5")
