@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/scraper.toml
+# Debian packages the tests need (tmux: the terminal test of the crawl progress bar)
+SYSDEPS := tmux
 
-.PHONY: install lint format test run bench docs clean
+.PHONY: install sysdeps lint format test run bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +16,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# installs only what is missing (apt-get, as root); a test that needs one of them fails without it
+sysdeps:
+	@missing=$$(for p in $(SYSDEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check scraper tests bench
@@ -24,7 +31,7 @@ format: $(STAMP)
 	$(BIN)/ruff format scraper tests bench
 	$(BIN)/ruff check --fix scraper tests bench
 
-test: lint
+test: lint sysdeps
 	$(BIN)/pytest
 
 run: $(STAMP)

@@ -8,8 +8,12 @@ import logging
 import shutil
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+
+from rich.console import Console
 
 from scraper.config import Config, load_config
 
@@ -99,3 +103,37 @@ class Paragraphs(argparse.RawDescriptionHelpFormatter):
                 )
             out.append("\n".join(kept))
         return "\n\n".join(out)
+
+
+class ConsoleHandler(logging.Handler):
+    """Log records printed through a rich ``Console``: while a live progress bar is shown, rich
+    prints them above the bar and redraws it, so the bar stays one line at the bottom instead
+    of being interleaved with (and left behind by) lines written straight to stderr."""
+
+    def __init__(self, console: Console, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = self.format(record)
+            self.console.print(message, markup=False, highlight=False, emoji=False)
+        except Exception:  # logging must never take the command down
+            self.handleError(record)
+
+
+@contextmanager
+def logs_through(console: Console) -> Iterator[None]:
+    """Route the root logger's output through ``console`` (same format and level) for the
+    duration; the handler set up by ``setup_logging`` is put back afterwards."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    handler = ConsoleHandler(console)
+    if saved:
+        handler.setFormatter(saved[0].formatter)
+        handler.setLevel(saved[0].level)
+    root.handlers[:] = [handler]
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved

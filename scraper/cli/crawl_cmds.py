@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
+from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from, logs_through
 from scraper.crawl import ProgressFn, crawl
 from scraper.errors import ConfigError
 from scraper.pipeline import Context
@@ -36,8 +36,9 @@ that keeps failing is left alone for the rest of the run.
 
 Output: one summary line per source on stdout (discovered / new / revised / unchanged / failed /
 skipped by robots, rechecked, and the discovery method used); on a terminal, a progress bar at
-the bottom of stderr with the log lines scrolling above it; otherwise log lines only. Exit status 0 when everything due was archived, 1 when some
-articles failed or were left for the next run (the rest are stored)."""
+the bottom of stderr with the log lines scrolling above it; otherwise log lines only. Exit
+status 0 when everything due was archived, 1 when some articles failed or were left for the
+next run (the rest are stored)."""
 
 EPILOG = """\
 examples:
@@ -70,11 +71,12 @@ def _progress_bar() -> Iterator[ProgressFn | None]:
     if not sys.stderr.isatty():
         yield None
         return
+    console = Console(file=sys.stderr)  # stdout carries the summary lines
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        console=Console(file=sys.stderr),  # stdout carries the summary lines
+        console=console,
         transient=False,
     )
     tasks: dict[str, TaskID] = {}
@@ -84,7 +86,7 @@ def _progress_bar() -> Iterator[ProgressFn | None]:
             tasks[source] = bar.add_task(source, total=total)
         bar.update(tasks[source], completed=done, total=total)
 
-    with bar:
+    with logs_through(console), bar:  # log lines print above the bar, never into it
         yield update
 
 
