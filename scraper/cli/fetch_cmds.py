@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -50,6 +51,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     config = config_from(args)
+    if not args.verbose:  # the stdout line below is the result; the same INFO line is noise
+        logging.getLogger("scraper.pipeline").setLevel(logging.WARNING)
     targets = [resolve(url, config) for url in args.urls]  # refuse bad input before any request
     failed = 0
     with Context.open(config) as ctx:
