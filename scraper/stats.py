@@ -27,8 +27,9 @@ class SourceStats:
     parsers: dict[str, int]
     missing: dict[str, int]
     failed_urls: int
-    failures: dict[str, int]  # error message → count (the most common few)
+    failures: dict[str, int]  # reason (the error without its URL) → count, most common few
     by_day: dict[str, int]  # YYYY-MM-DD (publication, as printed) → articles
+    failure_examples: dict[str, str] = field(default_factory=dict)  # reason → one failed URL
 
     @property
     def fallback_share(self) -> float:
@@ -70,14 +71,20 @@ def collect(archive: Archive, *, source: str | None = None, days: int = 14) -> A
         if len(by_day.setdefault(name, {})) < days:
             by_day[name][day] = count
     failed: dict[str, int] = {}
-    failures: dict[str, dict[str, int]] = {}
-    for name, error, count in db.execute(
-        "SELECT source, coalesce(error, 'unknown'), count(*) FROM urls WHERE state = 'failed' "
-        "GROUP BY source, 2 ORDER BY 3 DESC"
+    reasons: dict[str, dict[str, int]] = {}
+    examples: dict[str, dict[str, str]] = {}
+    for name, error, count, url in db.execute(
+        "SELECT source, coalesce(error, 'unknown'), count(*), min(url) FROM urls "
+        "WHERE state = 'failed' GROUP BY source, 2"
     ):
         failed[name] = failed.get(name, 0) + count
-        if len(failures.setdefault(name, {})) < 5:
-            failures[name][error] = count
+        why = reason(error, url)
+        reasons.setdefault(name, {})[why] = reasons.get(name, {}).get(why, 0) + count
+        examples.setdefault(name, {}).setdefault(why, url)
+    failures = {
+        name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
+        for name, counts in reasons.items()
+    }
     names = sorted(set(totals) | set(failed))
     result = []
     for name in names:
@@ -97,9 +104,19 @@ def collect(archive: Archive, *, source: str | None = None, days: int = 14) -> A
                 failed_urls=failed.get(name, 0),
                 failures=failures.get(name, {}),
                 by_day=dict(sorted(by_day.get(name, {}).items())),
+                failure_examples={why: examples[name][why] for why in failures.get(name, {})},
             )
         )
     return ArchiveStats(sources=result)
+
+
+def reason(error: str, url: str) -> str:
+    """What went wrong, without where: errors are stored as ``<what> (<url>)`` (see
+    ``scraper/errors.py``), so grouping the full messages would give one group per URL."""
+    for where in (f" ({url})", " (http"):
+        if error.endswith(")") and where in error:
+            return error.rsplit(where, 1)[0]
+    return error
 
 
 def render(stats: ArchiveStats) -> str:
@@ -115,7 +132,8 @@ def render(stats: ArchiveStats) -> str:
         out.append("  parsers: " + (", ".join(f"{k} {v}" for k, v in s.parsers.items()) or "-"))
         out.append("  missing: " + ", ".join(f"{k} {v}" for k, v in s.missing.items()))
         for message, count in s.failures.items():
-            out.append(f"  failure x{count}: {message}")
+            example = s.failure_examples.get(message)
+            out.append(f"  failure x{count}: {message}" + (f" (e.g. {example})" if example else ""))
         for day, count in s.by_day.items():
             out.append(f"  {day}  {count:6d}")
     return "\n".join(out)
