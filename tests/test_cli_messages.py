@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from scraper import stats
 from scraper.store import Archive
+from tests.conftest import run_cli, write_config
+from tests.server import FixtureServer, yonhap_fixture
 
 
 def _fail(archive: Archive, url: str, error: str) -> None:
@@ -28,3 +32,38 @@ def test_stats_groups_failures_by_reason_with_one_example(tmp_path: Path) -> Non
     text = stats.render(result)
     assert f"  failure x3: HTTP 503 (e.g. {base}0)" in text.splitlines()
     assert f"  failure x1: timed out (e.g. {base}9)" in text.splitlines()
+
+
+@pytest.fixture
+def archive_cfg(server: FixtureServer, tmp_path: Path) -> Path:
+    """Two stored articles (fetched from a local server), and a config reading them."""
+    server.add("/view/AEN20230419000952325", yonhap_fixture(15))
+    cfg = write_config(tmp_path, server.url)
+    fetched = run_cli("--config", str(cfg), "fetch", f"{server.url}/view/AEN20230419000952325")
+    assert fetched.returncode == 0, fetched.stderr
+    return cfg
+
+
+def test_search_says_no_matches_and_exits_1(archive_cfg: Path) -> None:
+    found = run_cli("--config", str(archive_cfg), "search", "satellite")
+    assert found.returncode == 0 and "yonhap:AEN20230419000952325" in found.stdout
+    none = run_cli("--config", str(archive_cfg), "search", "zeppelin")
+    assert (none.returncode, none.stdout) == (1, "")
+    assert none.stderr == "no matches for 'zeppelin'\n"
+
+
+def test_search_reads_column_filters_and_says_how_it_read_the_rest(archive_cfg: Path) -> None:
+    in_title = run_cli("--config", str(archive_cfg), "search", "title:launch")
+    assert in_title.returncode == 0 and "AEN20230419000952325" in in_title.stdout
+    # "Pyongyang" is in the body only
+    assert run_cli("--config", str(archive_cfg), "search", "body:Pyongyang").returncode == 0
+    only_title = run_cli("--config", str(archive_cfg), "search", "title:Pyongyang")
+    assert only_title.returncode == 1, only_title.stdout
+    unbalanced = run_cli("--config", str(archive_cfg), "search", '"satellite')
+    assert unbalanced.returncode == 0
+    assert unbalanced.stderr.startswith('note: unbalanced " ignored\n')
+    field = run_cli("--config", str(archive_cfg), "search", "section:nk")
+    assert "note: section: is not a search field (title:, body:)" in field.stderr
+    ops = run_cli("--config", str(archive_cfg), "search", "AND OR")
+    assert ops.returncode == 1
+    assert ops.stderr.startswith("error: the query has only operators (AND, OR, NOT)")
