@@ -4,6 +4,8 @@ killed service."""
 
 from __future__ import annotations
 
+import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,8 @@ import pytest
 from scraper import stats
 from scraper.store import Archive
 from tests.conftest import run_cli, write_config
-from tests.server import FixtureServer, yonhap_fixture
+from tests.server import Fault, FixtureServer, yonhap_fixture
+from tests.test_service_helpers import YONHAP, ServeProcess, add_site, service_config, wait_for
 
 
 def _fail(archive: Archive, url: str, error: str) -> None:
@@ -67,3 +70,28 @@ def test_search_reads_column_filters_and_says_how_it_read_the_rest(archive_cfg: 
     ops = run_cli("--config", str(archive_cfg), "search", "AND OR")
     assert ops.returncode == 1
     assert ops.stderr.startswith("error: the query has only operators (AND, OR, NOT)")
+
+
+def test_status_shows_a_run_of_a_killed_service_as_interrupted(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    add_site(server)
+    stuck = f"/view/{YONHAP[2]}"
+    server.fault(stuck, Fault(status=200, stall=30))  # the crawl is mid-run when killed
+    cfg = service_config(tmp_path, server.url, http_timeout=60)
+    serve = ServeProcess.start(tmp_path, "--config", str(cfg), "serve")
+    try:
+        wait_for(lambda: server.requests_for(stuck), what="the stuck request")
+        live = run_cli("--config", str(cfg), "status")
+        assert "service    running" in live.stdout and ": running\n" in live.stdout, live.stdout
+        rc, _ = serve.terminate(sig=signal.SIGKILL)
+    finally:
+        serve.kill()
+    assert rc == -signal.SIGKILL
+    after = run_cli("--config", str(cfg), "status")
+    assert after.stdout.startswith("service    not running\n")
+    yonhap = after.stdout.split("\nyonhap\n", 1)[1].split("\n\n", 1)[0]
+    assert ": interrupted\n" in yonhap and ": running" not in yonhap, after.stdout
+    assert "error: the service stopped" in yonhap
+    doc = json.loads(run_cli("--config", str(cfg), "status", "--json").stdout)
+    assert doc["sources"]["yonhap"]["last_run"]["result"] == "interrupted"

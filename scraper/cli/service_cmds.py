@@ -8,6 +8,7 @@ import json
 import sys
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from scraper.cli.common import EXIT_FAILED, EXIT_OK, Paragraphs, config_from
 from scraper.config import Config
 from scraper.errors import ConfigError
 from scraper.health import HOST
-from scraper.state import ServiceState, SourceStatus, serving
+from scraper.state import LockHolder, ServiceState, SourceStatus, serving
 from scraper.store import Archive
 
 SERVE_HELP = """\
@@ -190,12 +191,25 @@ def _status_text(st: SourceStatus, running: bool, now: datetime) -> list[str]:
     return lines
 
 
+def _dead_runs(st: SourceStatus, holder: LockHolder | None) -> SourceStatus:
+    """A run still marked ``running`` whose service is gone (killed with SIGKILL, or the
+    machine went down) is reported as ``interrupted``: the next ``serve`` records it so, and
+    until then "running" would contradict "the service is not running"."""
+    run = st.last_run
+    if run is None or run.result != "running":
+        return st
+    if holder is not None and holder.pid in (None, run.pid):
+        return st  # the service that started it still holds the archive
+    stopped = replace(run, result="interrupted", error=run.error or "the service stopped")
+    return replace(st, last_run=stopped)
+
+
 def status_report(config: Config, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     holder = serving(config.archive.path)
     with Archive(config.archive.path) as archive:
         state = ServiceState(archive.db)
-        statuses = [state.status(name, now) for name in config.sources]
+        statuses = [_dead_runs(state.status(name, now), holder) for name in config.sources]
     return {
         "service": {
             "running": holder is not None,
