@@ -1,0 +1,147 @@
+"""The docs cannot drift: every ``scraper …`` command in a code block of README.md and docs/
+runs against the fixture mirror and must succeed; the docs cite only files in the repository.
+
+An example that cannot run here (it serves until stopped, needs Docker, or shows an error on
+purpose) sits in a code block preceded by ``<!-- doc-test: skip (reason) -->``. Real site URLs
+need no rewriting: the test's config points every source's ``base_url`` at the mirror, so
+``https://en.yna.co.kr/view/…`` is fetched from 127.0.0.1 (and a proxy that refuses everything
+stops any request that would still leave the machine).
+
+docs/cli.md is generated from ``--help`` and is not run here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, write_config
+from tests.mirror import build_mirror
+from tests.server import FixtureServer, yonhap_fixture
+
+DOCS = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "cli.md")]
+SKIP = re.compile(r"<!--\s*doc-test:\s*skip\b(.*?)-->")
+COMMAND = re.compile(r"^(?:\$ )?(?:\.venv/bin/)?scraper(?: |$)")
+# files the examples read, created in the directory they run in
+INPUTS = {"saved-page.html": lambda: yonhap_fixture(15)}
+
+
+@dataclass(frozen=True)
+class Example:
+    doc: str
+    line: int
+    command: str
+    skip: str | None  # the reason, for a block marked not to run
+
+
+def examples(path: Path) -> list[Example]:
+    """The ``scraper`` commands in the code blocks of one Markdown file, in order."""
+    found: list[Example] = []
+    fenced = False
+    skip: str | None = None
+    lines = path.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        raw = lines[i]
+        i += 1
+        if raw.lstrip().startswith("```"):
+            fenced = not fenced
+            continue
+        code = fenced or raw.startswith("    ")
+        if not code:
+            if marker := SKIP.search(raw):
+                skip = marker.group(1).strip(" ()") or "marked"
+            elif raw.strip():
+                skip = None  # prose ends the marked block
+            continue
+        text = raw.strip()
+        if not COMMAND.match(text):
+            continue
+        start = i
+        while text.endswith("\\") and i < len(lines):
+            text = text[:-1].rstrip() + " " + lines[i].strip()
+            i += 1
+        text = text.removeprefix("$ ").removeprefix(".venv/bin/")
+        found.append(Example(path.name, start, text, skip))
+    return found
+
+
+ALL = [ex for doc in DOCS for ex in examples(doc)]
+
+
+def test_the_docs_have_examples_to_run() -> None:
+    assert len([ex for ex in ALL if ex.doc == "README.md" and not ex.skip]) >= 8
+    assert all(ex.skip for ex in ALL if " serve" in ex.command), "serve runs until stopped"
+
+
+@pytest.mark.parametrize("doc", [p.name for p in DOCS])
+def test_command_examples_run_against_the_mirror(
+    doc: str, server: FixtureServer, tmp_path: Path
+) -> None:
+    runnable = [ex for ex in ALL if ex.doc == doc and not ex.skip]
+    if not runnable:
+        return  # nothing to run in this file (its examples, if any, are marked)
+    build_mirror(server)
+    cfg = write_config(tmp_path, server.url)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    for name, content in INPUTS.items():
+        (work / name).write_bytes(content())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCRAPER_")}
+    bin_dir = str(Path(sys.executable).parent)
+    env.update(
+        PATH=bin_dir + os.pathsep + env.get("PATH", ""),
+        SCRAPER_CONFIG=str(cfg),
+        # anything not bound for the mirror fails instead of reaching the internet
+        HTTP_PROXY="http://127.0.0.1:9",
+        HTTPS_PROXY="http://127.0.0.1:9",
+        NO_PROXY="127.0.0.1,localhost",
+    )
+    bash = shutil.which("bash")
+    assert bash is not None
+    for ex in runnable:
+        result = subprocess.run(
+            [bash, "-o", "pipefail", "-c", ex.command],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, (
+            f"{ex.doc}:{ex.line}: `{ex.command}` exited {result.returncode}\n{result.stderr}"
+        )
+    if any(re.search(r"\b(fetch|crawl)\b", ex.command) for ex in runnable):
+        assert server.hits, "the examples never reached the mirror"
+
+
+def test_docs_cite_only_files_in_the_repository() -> None:
+    cited = re.compile(r"DESIGN\.md|SELECTORS\.md|shared/")
+    roots = [ROOT / d for d in ("scraper", "tests", "docs", "config", "bench")]
+    files = [ROOT / "README.md"] + [p for r in roots for p in r.rglob("*") if p.is_file()]
+    hits = []
+    for path in files:
+        if path.suffix not in {".py", ".md", ".toml", ".txt", ".yml", ".cfg"}:
+            continue
+        for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if cited.search(line) and path != Path(__file__):
+                hits.append(f"{path.relative_to(ROOT)}:{n}")
+    assert hits == []
+
+
+def test_relative_links_in_the_docs_resolve() -> None:
+    link = re.compile(r"\]\(([^)#:\s]+)(?:#[^)]*)?\)")
+    broken = [
+        f"{doc.relative_to(ROOT)} → {target}"
+        for doc in DOCS
+        for target in link.findall(doc.read_text())
+        if not (doc.parent / target).exists()
+    ]
+    assert broken == []
