@@ -37,8 +37,9 @@ test: lint sysdeps
 run: $(STAMP)
 	$(BIN)/scraper --config $(CONFIG) serve
 
+# about 30 minutes on 2 cores, ~2.5 GB in the temp dir while it runs (make bench BENCH=extract: one)
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 docs: $(STAMP)
 	$(BIN)/python -m scraper.cli.docgen > docs/cli.md

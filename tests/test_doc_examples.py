@@ -15,8 +15,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,3 +147,41 @@ def test_relative_links_in_the_docs_resolve() -> None:
         if not (doc.parent / target).exists()
     ]
     assert broken == []
+
+
+def _mirror(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.mirror", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_the_tour_mirror_takes_port_0_prints_its_url_and_stops_on_sigterm() -> None:
+    proc = _mirror("--port", "0")
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        url = re.search(r"at (http://127\.0\.0\.1:\d+) ", first)
+        assert url, first
+        with urllib.request.urlopen(url.group(1) + "/RSS/news.xml", timeout=10) as response:
+            assert b"AEN20230419000952325" in response.read()
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def test_the_tour_mirror_on_a_busy_port_says_so_in_one_line() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = _mirror("--port", str(port))
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}: ") and err.count("\n") == 1
+    assert "Traceback" not in err and out == ""
