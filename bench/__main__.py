@@ -10,7 +10,7 @@ from bench import exit_on_sigterm
 BENCHMARKS = ("extract", "crawl", "archive", "idle")
 # wall time of each on the 2-core development machine (docs/benchmarks.md), to warn before a run
 TAKES = {
-    "extract": "~30 s",
+    "extract": "~1 min",
     "crawl": "~2 min",
     "archive": "~25 min and ~2.5 GB in the temp dir (builds 100,000 articles)",
     "idle": "~70 s",

@@ -36,9 +36,9 @@ that keeps failing is left alone for the rest of the run.
 
 Output: one summary line per source on stdout (discovered / new / revised / unchanged / failed /
 skipped by robots, rechecked, and the discovery method used); on a terminal, a progress bar at
-the bottom of stderr with the log lines scrolling above it; otherwise log lines only. Exit
-status 0 when everything due was archived, 1 when some articles failed or were left for the
-next run (the rest are stored)."""
+the bottom of stderr with the log lines scrolling above it; otherwise log lines only.
+Exit status 0 when everything due was archived, 1 when some articles failed or were left for
+the next run (the rest are stored)."""
 
 EPILOG = """\
 examples:
