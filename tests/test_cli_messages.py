@@ -95,3 +95,16 @@ def test_status_shows_a_run_of_a_killed_service_as_interrupted(
     assert "error: the service stopped" in yonhap
     doc = json.loads(run_cli("--config", str(cfg), "status", "--json").stdout)
     assert doc["sources"]["yonhap"]["last_run"]["result"] == "interrupted"
+
+
+def test_every_help_text_is_wrapped_to_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from scraper.cli import build_parser
+
+    monkeypatch.setenv("COLUMNS", "100")
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in sub.choices.items():
+        long = [line for line in command.format_help().splitlines() if len(line) > 100]
+        assert long == [], f"scraper {name} --help has unwrapped lines"

@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Fetch each article URL, keep the raw capture (WARC), extract and store it. "
         "Every URL is checked first: one that no enabled source accepts stops the command "
         "(exit 2) before any request is made. Fetching a stored article again adds no duplicate.",
-        epilog="example:\n  scraper fetch https://en.yna.co.kr/view/AEN20230419000952325 "
-        "https://www.koreaherald.com/article/10604071",
+        epilog="example:\n  scraper fetch https://en.yna.co.kr/view/AEN20230419000952325 \\\n"
+        "                https://www.koreaherald.com/article/10604071",
         formatter_class=Paragraphs,
     )
     p.add_argument(
