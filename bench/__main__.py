@@ -11,7 +11,7 @@ BENCHMARKS = ("extract", "crawl", "archive", "idle")
 # wall time of each on the 2-core development machine (docs/benchmarks.md), to warn before a run
 TAKES = {
     "extract": "~1 min",
-    "crawl": "~2 min",
+    "crawl": "~2-3 min",
     "archive": "~25 min and ~2.5 GB in the temp dir (builds 100,000 articles)",
     "idle": "~70 s",
 }
