@@ -7,7 +7,8 @@ need no rewriting: the test's config points every source's ``base_url`` at the m
 ``https://en.yna.co.kr/view/…`` is fetched from 127.0.0.1 (and a proxy that refuses everything
 stops any request that would still leave the machine).
 
-docs/cli.md is generated from ``--help`` and is not run here.
+docs/cli.md is generated from ``--help``, where no marker fits: its examples run too, except
+those of the commands in ``HELP_SKIP``.
 """
 
 from __future__ import annotations
@@ -28,11 +29,17 @@ from tests.conftest import ROOT, write_config
 from tests.mirror import build_mirror
 from tests.server import FixtureServer, yonhap_fixture
 
-DOCS = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "cli.md")]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# help examples that cannot run in a test, by command
+HELP_SKIP = {
+    "serve": "serves until stopped",
+    "web": "serves until stopped",
+    "healthcheck": "asks a running service",
+}
 SKIP = re.compile(r"<!--\s*doc-test:\s*skip\b(.*?)-->")
 COMMAND = re.compile(r"^(?:\$ )?(?:\.venv/bin/)?scraper(?: |$)")
 # files the examples read, created in the directory they run in
-INPUTS = {"saved-page.html": lambda: yonhap_fixture(15)}
+INPUTS = {"saved-page.html": lambda: yonhap_fixture(15), "page.html": lambda: yonhap_fixture(15)}
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,9 @@ def examples(path: Path) -> list[Example]:
             text = text[:-1].rstrip() + " " + lines[i].strip()
             i += 1
         text = text.removeprefix("$ ").removeprefix(".venv/bin/")
+        if path.name == "cli.md":
+            words = [w for w in text.split() if not w.startswith("-")]
+            skip = next((HELP_SKIP[w] for w in words if w in HELP_SKIP), None)
         found.append(Example(path.name, start, text, skip))
     return found
 
