@@ -117,7 +117,8 @@ class ConsoleHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             message = self.format(record)
-            self.console.print(message, markup=False, highlight=False, emoji=False)
+            # soft_wrap: no newlines inserted into long lines (a JSON log line stays one line)
+            self.console.print(message, markup=False, highlight=False, emoji=False, soft_wrap=True)
         except Exception:  # logging must never take the command down
             self.handleError(record)
 
