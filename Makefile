@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/scraper.toml
+# Debian packages the tests need (tmux: the terminal test of the crawl progress bar)
+SYSDEPS := tmux
 
-.PHONY: install lock lint format test run bench docs clean
+.PHONY: install lock sysdeps lint format test run bench docs clean
 
 # Installs come from the lock (exact versions, hashes checked), so a fresh clone months from now
 # gets the same packages as today; `make lock` refreshes it on purpose after pyproject.toml changes.
@@ -24,6 +26,11 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --quiet -o requirements-dev.lock
 
+# installs only what is missing (apt-get, as root); a test that needs one of them fails without it
+sysdeps:
+	@missing=$$(for p in $(SYSDEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
+
 lint: $(STAMP)
 	$(BIN)/ruff format --check scraper tests bench
 	$(BIN)/ruff check scraper tests bench
@@ -33,14 +40,15 @@ format: $(STAMP)
 	$(BIN)/ruff format scraper tests bench
 	$(BIN)/ruff check --fix scraper tests bench
 
-test: lint
+test: lint sysdeps
 	$(BIN)/pytest
 
 run: $(STAMP)
 	$(BIN)/scraper --config $(CONFIG) serve
 
+# about 30 minutes on 2 cores, ~2.5 GB in the temp dir while it runs (make bench BENCH=extract: one)
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 docs: $(STAMP)
 	$(BIN)/python -m scraper.cli.docgen > docs/cli.md

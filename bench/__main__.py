@@ -5,7 +5,16 @@ from __future__ import annotations
 import importlib
 import sys
 
+from bench import exit_on_sigterm
+
 BENCHMARKS = ("extract", "crawl", "archive", "idle")
+# wall time of each on the 2-core development machine (docs/benchmarks.md), to warn before a run
+TAKES = {
+    "extract": "~1 min",
+    "crawl": "~2-3 min",
+    "archive": "~25 min and ~2.5 GB in the temp dir (builds 100,000 articles)",
+    "idle": "~70 s",
+}
 
 
 def main(argv: list[str]) -> int:
@@ -14,6 +23,13 @@ def main(argv: list[str]) -> int:
         if name not in BENCHMARKS:
             print(f"error: unknown benchmark {name!r} (known: {', '.join(BENCHMARKS)})")
             return 2
+    exit_on_sigterm()  # Ctrl-C or SIGTERM: stop, and remove the temporary archives
+    print(
+        "benchmarks take long: " + "; ".join(f"{n} {TAKES[n]}" for n in names) + ". "
+        "Ctrl-C or SIGTERM stops them and removes their temporary files; "
+        "`python -m bench NAME` runs one.",
+        flush=True,
+    )
     for name in names:
         try:
             module = importlib.import_module(f"bench.{name}")

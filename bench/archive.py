@@ -226,4 +226,7 @@ def main(argv: list[str]) -> None:
 if __name__ == "__main__":  # options: python -m bench.archive --articles 10000
     import sys
 
+    from bench import exit_on_sigterm
+
+    exit_on_sigterm()
     main(sys.argv[1:])

@@ -51,7 +51,7 @@ _UPDATE_TAG = re.compile(r"^\((LEAD|URGENT|\d+(?:st|nd|rd|th) LD)\)", re.I)
 _SOFT_BREAK_END = re.compile(r"[a-z,]$")
 _SOFT_BREAK_MIN_WORDS = 6
 
-# Lines a naive scrape leaves behind (seed document 000_a1a511f86d6d0ff7, SELECTORS.md): never
+# Lines a naive scrape leaves behind (docs/sources-evidence.md, "The boilerplate"): never
 # article text when they are a whole paragraph.
 CHROME_LINES = frozenset(
     s.casefold()

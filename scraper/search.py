@@ -1,8 +1,11 @@
 """Full-text search over title and body (SQLite FTS5, bm25 ranking, title weighted up).
 
 Query syntax: words are all required (AND); ``"a phrase"`` matches words in order; ``OR`` and
-``NOT`` between terms work as in FTS5; ``word*`` is a prefix. Anything else is quoted, so
-punctuation in a query never becomes an FTS5 syntax error.
+``NOT`` between terms work as in FTS5; ``word*`` is a prefix; ``title:word`` or
+``body:"a phrase"`` looks in that field only. Anything else is quoted, so punctuation in a query
+never becomes an FTS5 syntax error; where the query had to be read differently from what it says
+(an unbalanced quote, an unknown field, an operator with nothing on one side), ``read_query``
+says so in its notes, which the CLI prints.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ BODY_WEIGHT = 1.0
 # most of the archive ("Korea") says little about relevance anyway, so an unfiltered query with
 # more matches than this ranks only the most recently stored ones: news readers want recent.
 RANK_WINDOW = 20_000
-_TOKEN = re.compile(r'"[^"]*"|\S+')
+_TOKEN = re.compile(r'(?:(?:title|body):)?"[^"]*"|\S+')
 _OPERATORS = frozenset({"OR", "NOT", "AND"})
+COLUMNS = ("title", "body")  # the FTS5 table's columns, usable as ``title:word``
+_FIELD = re.compile(r"([A-Za-z_]+):(?!//)(.+)")  # not http://…
 
 
 @dataclass(frozen=True)
@@ -36,25 +41,62 @@ class Hit:
     score: float
 
 
-def fts_query(text: str) -> str:
-    """The user's query as a safe FTS5 expression."""
-    parts = []
+@dataclass(frozen=True)
+class Reading:
+    """How a query was read: the FTS5 expression, and a note for each liberty taken."""
+
+    expression: str
+    notes: tuple[str, ...] = ()
+
+
+def read_query(text: str) -> Reading:
+    """The user's query as a safe FTS5 expression, with notes where it was not taken
+    literally. Raises ``StoreError`` when nothing is left to search for."""
+    parts: list[str] = []
+    notes: list[str] = []
+    if text.count('"') % 2:
+        notes.append('unbalanced " ignored')
     for token in _TOKEN.findall(text):
         if token in _OPERATORS:
             parts.append(token)
             continue
+        column = ""
+        field = _FIELD.fullmatch(token)
+        if field and not token.startswith('"'):
+            if field.group(1) in COLUMNS:
+                column, token = field.group(1), field.group(2)
+            else:
+                notes.append(
+                    f"{field.group(1)}: is not a search field (title:, body:); "
+                    f"searched for the text {token!r}"
+                )
         prefix = token.endswith("*") and not token.startswith('"')
         word = token.rstrip("*") if prefix else token.strip('"')
         if not word.strip():
             continue
-        parts.append('"' + word.replace('"', '""') + '"' + ("*" if prefix else ""))
+        term = '"' + word.replace('"', '""') + '"' + ("*" if prefix else "")
+        parts.append(f"{column} : {term}" if column else term)
+    dropped = []
     while parts and parts[0] in _OPERATORS:
-        parts.pop(0)
+        dropped.append(parts.pop(0))
     while parts and parts[-1] in _OPERATORS:
-        parts.pop()
+        dropped.append(parts.pop())
     if not parts:
+        if dropped:
+            raise StoreError(
+                "the query has only operators (AND, OR, NOT); quote one to search for the "
+                "word, e.g. '\"OR\"'",
+                where=text,
+            )
         raise StoreError("empty search query", where=text)
-    return " ".join(parts)
+    if dropped:
+        notes.append(f"{' '.join(dropped)} with nothing on one side ignored")
+    return Reading(" ".join(parts), tuple(notes))
+
+
+def fts_query(text: str) -> str:
+    """The user's query as a safe FTS5 expression (see ``read_query``)."""
+    return read_query(text).expression
 
 
 def _window_floor(archive: Archive, expression: str) -> int | None:

@@ -29,10 +29,11 @@ class SourceStats:
     parsers: dict[str, int]
     missing: dict[str, int]
     failed_urls: int
-    failures: dict[str, int]  # error message → count (the most common few)
+    failures: dict[str, int]  # reason (the error without its URL) → count, most common few
     by_day: dict[str, int]  # YYYY-MM-DD (publication, as printed) → articles
     # article URLs not archived, by state: failed / rejected / abandoned / gone (scraper.failures)
     url_states: dict[str, int] = field(default_factory=dict)
+    failure_examples: dict[str, str] = field(default_factory=dict)  # reason → one failed URL
 
     @property
     def fallback_share(self) -> float:
@@ -87,14 +88,20 @@ def collect(
         if len(by_day.setdefault(name, {})) < days:
             by_day[name][day] = count
     failed: dict[str, int] = {}
-    failures: dict[str, dict[str, int]] = {}
-    for name, error, count in db.execute(
-        "SELECT source, coalesce(error, 'unknown'), count(*) FROM urls WHERE state = 'failed' "
-        "GROUP BY source, 2 ORDER BY 3 DESC"
+    reasons: dict[str, dict[str, int]] = {}
+    examples: dict[str, dict[str, str]] = {}
+    for name, error, count, url in db.execute(
+        "SELECT source, coalesce(error, 'unknown'), count(*), min(url) FROM urls "
+        "WHERE state = 'failed' GROUP BY source, 2"
     ):
         failed[name] = failed.get(name, 0) + count
-        if len(failures.setdefault(name, {})) < 5:
-            failures[name][error] = count
+        why = reason(error, url)
+        reasons.setdefault(name, {})[why] = reasons.get(name, {}).get(why, 0) + count
+        examples.setdefault(name, {}).setdefault(why, url)
+    failures = {
+        name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
+        for name, counts in reasons.items()
+    }
     url_states = failed_urls.counts(archive)
     names = sorted(set(totals) | set(failed) | set(url_states))
     result = []
@@ -116,9 +123,19 @@ def collect(
                 failures=failures.get(name, {}),
                 by_day=dict(sorted(by_day.get(name, {}).items())),
                 url_states=url_states.get(name, dict.fromkeys(failed_urls.STATES, 0)),
+                failure_examples={why: examples[name][why] for why in failures.get(name, {})},
             )
         )
     return ArchiveStats(sources=result)
+
+
+def reason(error: str, url: str) -> str:
+    """What went wrong, without where: errors are stored as ``<what> (<url>)`` (see
+    ``scraper/errors.py``), so grouping the full messages would give one group per URL."""
+    for where in (f" ({url})", " (http"):
+        if error.endswith(")") and where in error:
+            return error.rsplit(where, 1)[0]
+    return error
 
 
 def render(stats: ArchiveStats) -> str:
@@ -135,7 +152,8 @@ def render(stats: ArchiveStats) -> str:
         out.append("  missing: " + ", ".join(f"{k} {v}" for k, v in s.missing.items()))
         out.append("  article URLs: " + failed_urls.render_counts(s.url_states))
         for message, count in s.failures.items():
-            out.append(f"  failure x{count}: {message}")
+            example = s.failure_examples.get(message)
+            out.append(f"  failure x{count}: {message}" + (f" (e.g. {example})" if example else ""))
         for day, count in s.by_day.items():
             out.append(f"  {day}  {count:6d}")
     return "\n".join(out)

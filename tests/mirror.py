@@ -1,8 +1,8 @@
 """A local mirror of every registered source, built from its fixture pages, with RSS feeds.
 
-    .venv/bin/python -m tests.mirror --port 8765
+    .venv/bin/python -m tests.mirror --port 8765     # --port 0: any free port
 
-then point ``sources.<name>.base_url`` at ``http://127.0.0.1:8765`` (or set
+It prints its URL (and pid); point ``sources.<name>.base_url`` at it (or set
 ``SCRAPER_<NAME>_BASE_URL`` for each source, e.g. ``SCRAPER_YONHAP_BASE_URL``) and run
 ``make run`` or ``scraper crawl``. The end-to-end tests use ``build_mirror`` the same way.
 """
@@ -10,7 +10,11 @@ then point ``sources.<name>.base_url`` at ``http://127.0.0.1:8765`` (or set
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
+import signal
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -75,19 +79,35 @@ def build_mirror(server: FixtureServer, root: Path = FIXTURES) -> dict[str, list
     return urls
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve the fixture pages as a local mirror.")
-    parser.add_argument("--port", type=int, default=8765)
-    args = parser.parse_args()
-    server = FixtureServer(port=args.port)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.mirror",
+        description="Serve the fixture pages and feeds of both sources as a local mirror on "
+        "127.0.0.1, until Ctrl-C or SIGTERM.",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8765, help="TCP port (default 8765; 0 picks a free one)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        server = FixtureServer(port=args.port)
+    except OSError as exc:  # a busy port is a user's problem, not a traceback
+        print(f"error: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
     build_mirror(server)
     server.start()
-    print(f"mirror of {len(server.routes)} paths at {server.url} (Ctrl-C stops)", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        server.stop()
+    print(
+        f"mirror of {len(server.routes)} paths at {server.url} "
+        f"(pid {os.getpid()}; Ctrl-C or `kill {os.getpid()}` stops it)",
+        flush=True,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the documented way to stop
+        stop.wait()
+    server.stop()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -158,3 +158,14 @@ def test_fetch_honours_robots_txt(server: FixtureServer, tmp_path: Path) -> None
     assert "new\tkoreaherald:10604071" in result.stdout
     assert server.requests_for(f"/view/{YNA_ID}") == []
     assert len(server.requests_for("/robots.txt")) == 1  # one origin, read once
+
+
+def test_fetch_reports_each_article_once(server: FixtureServer, tmp_path: Path) -> None:
+    _serve_articles(server)
+    cfg = write_config(tmp_path, server.url)
+    result = run_cli("--config", str(cfg), "fetch", f"https://en.yna.co.kr/view/{YNA_ID}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"new\tyonhap:{YNA_ID}\t")
+    assert YNA_ID not in result.stderr  # no second, INFO copy of the same result
+    verbose = run_cli("--config", str(cfg), "-v", "fetch", f"https://en.yna.co.kr/view/{YNA_ID}")
+    assert f"unchanged yonhap:{YNA_ID}" in verbose.stderr  # -v still logs everything

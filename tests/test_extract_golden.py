@@ -1,7 +1,8 @@
 """Every fixture page against its golden record, field by field; and no junk in any record.
 
 The golden files were regenerated with ``python -m tests.golden.regen`` and checked by hand against
-the pages (and, for the seed article, against ../shared/seed/000_a1a511f86d6d0ff7.txt).
+the pages (and, for the seed article kh2_view_20241106050843, against the naive scrape the
+project started from: docs/sources-evidence.md, "The boilerplate a naive scrape keeps").
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from scraper import check, filters, lineage, reparse, revisions, search, stats
-from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
+from scraper.cli.common import EXIT_FAILED, EXIT_OK, Paragraphs, config_from
 from scraper.cli.rebuild_cmds import run_rebuild
 from scraper.errors import StoreError
 from scraper.indexdb import damage_reason
@@ -43,7 +43,7 @@ CSV_FIELDS = (
     "story_id",
     "urls",
 )
-_RAW = argparse.RawDescriptionHelpFormatter
+_RAW = Paragraphs  # wraps the long one-line descriptions
 
 
 def _at_least(low: int) -> Callable[[str], int]:
@@ -105,13 +105,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="full-text search over titles and bodies",
         description="Search titles and bodies (SQLite FTS5, bm25 ranking, headline hits "
         'weigh more). Every word must match; "a phrase" matches in order; OR and NOT work '
-        "between terms; word* is a prefix. One result per line: published date, id, title, "
-        "then a snippet with the matches in [brackets].",
+        'between terms; word* is a prefix; title:word or body:"a phrase" looks in that field '
+        "only. One result per line: published date, id, title, then a snippet with the matches "
+        "in [brackets]. Where the query cannot be read literally (an unbalanced quote, an "
+        "unknown field, a dangling operator) a note on stderr says how it was read. No match: "
+        "'no matches' on stderr and exit status 1 (as grep does).",
         epilog='examples:\n  scraper search "reconnaissance satellite"\n'
+        "  scraper search 'title:satellite OR title:missile'\n"
         "  scraper search mpox --source yonhap --since 2023-04-01 --limit 5",
         formatter_class=_RAW,
     )
-    p.add_argument("query", metavar="QUERY", help='words, "phrases", OR, NOT, prefix*')
+    p.add_argument(
+        "query", metavar="QUERY", help='words, "phrases", OR, NOT, prefix*, title:, body:'
+    )
     _filters(p)
     p.add_argument("--limit", type=_at_least(1), default=20, help="at most this many results (20)")
     p.add_argument("--json", action="store_true", help="one JSON object per result")
@@ -234,6 +240,8 @@ def _no_such_article(archive: Archive, wanted: str) -> str:
 def cmd_search(args: argparse.Namespace) -> int:
     config = config_from(args)
     filters.Window.parse(args.since, args.until)  # a bad date is an error before any work
+    for note in search.read_query(args.query).notes:  # say how the query was read
+        print(f"note: {note}", file=sys.stderr)
     with Archive(config.archive.path, readonly=True) as archive:
         hits = search.search(
             archive,
@@ -250,6 +258,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         else:
             day = (hit.published_at or "")[:10] or "----------"
             sys.stdout.write(f"{day}  {hit.id}  {hit.title}\n    {hit.snippet}\n")
+    if not hits:  # like grep: exit 1, so a script can tell "nothing found" from results
+        print(f"no matches for {args.query!r}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

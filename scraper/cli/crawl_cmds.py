@@ -10,7 +10,13 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from, sigterm_as_interrupt
+from scraper.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    config_from,
+    logs_through,
+    sigterm_as_interrupt,
+)
 from scraper.crawl import ProgressFn, crawl
 from scraper.errors import ConfigError
 from scraper.pipeline import Context
@@ -26,17 +32,22 @@ has one identity. Articles already archived, gone (404/410) or rejected (positiv
 article: not HTML) are not requested again; articles that failed (timeouts, 5xx, an empty page,
 a redirect loop ...), or that an interrupted run left over, are tried again.
 
+At the end of each source's pass, recently published articles that are due are checked again
+for revisions, as `scraper recheck` does (conditional GET: an unchanged page costs one 304; a
+changed title or body becomes a new revision).
+
 Politeness: robots.txt is obeyed (Disallow; Crawl-delay when larger than min_delay), one request
 is in flight per host, min_delay seconds apart; timeouts, dropped connections, truncated bodies,
 429 and 5xx are retried with exponential backoff and jitter (Retry-After honoured), and a host
 that keeps failing is left alone for the rest of the run.
 
 Output: one summary line per source on stdout (discovered / new / revised / unchanged / failed /
-skipped by robots, and the discovery method used); a progress bar on stderr when it is a
-terminal, log lines otherwise. Exit status 0 when everything due was archived, 1 when some
-articles failed or were left for the next run (the rest are stored), or when a source failed as
-a whole (its host unreachable, or every feed, sitemap and section page failed): then one
-"error: SOURCE: why" line per such source on stderr.
+skipped by robots, rechecked, and the discovery method used); on a terminal, a progress bar at
+the bottom of stderr with the log lines scrolling above it; otherwise log lines only.
+Exit status 0 when everything due was archived, 1 when some articles failed or were left for
+the next run (the rest are stored), or when a source failed as a whole (its host unreachable,
+or every feed, sitemap and section page failed): then one "error: SOURCE: why" line per such
+source on stderr.
 
 Failed articles are tried again in later runs, each time after a longer wait, and abandoned after
 about two days; `scraper failures` lists them, `scraper retry` puts one back."""
@@ -72,11 +83,12 @@ def _progress_bar() -> Iterator[ProgressFn | None]:
     if not sys.stderr.isatty():
         yield None
         return
+    console = Console(file=sys.stderr)  # stdout carries the summary lines
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        console=Console(file=sys.stderr),  # stdout carries the summary lines
+        console=console,
         transient=False,
     )
     tasks: dict[str, TaskID] = {}
@@ -86,7 +98,7 @@ def _progress_bar() -> Iterator[ProgressFn | None]:
             tasks[source] = bar.add_task(source, total=total)
         bar.update(tasks[source], completed=done, total=total)
 
-    with bar:
+    with logs_through(console), bar:  # log lines print above the bar, never into it
         yield update
 
 

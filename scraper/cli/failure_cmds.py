@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 from scraper import failures
 from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
+from scraper.sources import names as source_names
 from scraper.store import Archive
 
 _RAW = argparse.RawDescriptionHelpFormatter
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--state abandoned\n  scraper failures --json | jq '.[].url'",
         formatter_class=_RAW,
     )
-    p.add_argument("--source", choices=("yonhap", "koreaherald"), help="only this source")
+    p.add_argument("--source", choices=source_names(), help="only this source")
     p.add_argument(
         "--state",
         action="append",

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
-from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from, sigterm_as_interrupt
+from scraper.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Paragraphs,
+    config_from,
+    sigterm_as_interrupt,
+)
 from scraper.errors import FetchError, ParseError, ScraperError
 from scraper.extract import extract
 from scraper.pipeline import Context, archive_article
@@ -22,9 +29,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Fetch each article URL, keep the raw capture (WARC), extract and store it. "
         "Every URL is checked first: one that no enabled source accepts stops the command "
         "(exit 2) before any request is made. Fetching a stored article again adds no duplicate.",
-        epilog="example:\n  scraper fetch https://en.yna.co.kr/view/AEN20230419000952325 "
-        "https://www.koreaherald.com/article/10604071",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  scraper fetch https://en.yna.co.kr/view/AEN20230419000952325 \\\n"
+        "                https://www.koreaherald.com/article/10604071",
+        formatter_class=Paragraphs,
     )
     p.add_argument(
         "urls",
@@ -41,7 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "in input order. Nothing is stored or fetched. A file that is not an article gives one "
         "line on stderr and exit status 1.",
         epilog="example:\n  scraper parse page.html --url https://en.yna.co.kr/view/AEN20230419000952325",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Paragraphs,
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="saved HTML ('-' reads stdin)")
     p.add_argument("--url", help="the page's URL, when the page does not name its canonical URL")
@@ -50,6 +57,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     config = config_from(args)
+    if not args.verbose:  # the stdout line below is the result; the same INFO line is noise
+        logging.getLogger("scraper.pipeline").setLevel(logging.WARNING)
     targets = [resolve(url, config) for url in args.urls]  # refuse bad input before any request
     failed = 0
     with sigterm_as_interrupt(), Context.open(config) as ctx:

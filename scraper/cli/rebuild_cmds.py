@@ -35,8 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "rebuild-index",
         help="rebuild index.sqlite from the WARC files and article JSON files",
         description=DESCRIPTION,
-        epilog="examples:\n  scraper rebuild-index\n  scraper --archive /backup/archive "
-        "rebuild-index",
+        epilog="examples:\n  scraper rebuild-index\n  scraper -q rebuild-index && scraper check",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.set_defaults(func=cmd_rebuild_index)

@@ -8,15 +8,16 @@ import json
 import sys
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from scraper import failures
-from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
+from scraper.cli.common import EXIT_FAILED, EXIT_OK, Paragraphs, config_from
 from scraper.config import Config
 from scraper.errors import ConfigError
 from scraper.health import HOST
-from scraper.state import ServiceState, SourceStatus, serving
+from scraper.state import LockHolder, ServiceState, SourceStatus, serving
 from scraper.store import Archive
 
 SERVE_HELP = """\
@@ -84,7 +85,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--port) and exit 0 when it answers 200, 1 otherwise, with one line saying why. This "
         "is the container's HEALTHCHECK.",
         epilog="example:\n  scraper healthcheck --port 9108",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Paragraphs,
     )
     p.add_argument("--port", type=int, metavar="N", help="default: service.health_port")
     p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="default: 5")
@@ -191,12 +192,25 @@ def _status_text(st: SourceStatus, running: bool, now: datetime) -> list[str]:
     return lines
 
 
+def _dead_runs(st: SourceStatus, holder: LockHolder | None) -> SourceStatus:
+    """A run still marked ``running`` whose service is gone (killed with SIGKILL, or the
+    machine went down) is reported as ``interrupted``: the next ``serve`` records it so, and
+    until then "running" would contradict "the service is not running"."""
+    run = st.last_run
+    if run is None or run.result != "running":
+        return st
+    if holder is not None and holder.pid in (None, run.pid):
+        return st  # the service that started it still holds the archive
+    stopped = replace(run, result="interrupted", error=run.error or "the service stopped")
+    return replace(st, last_run=stopped)
+
+
 def status_report(config: Config, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     holder = serving(config.archive.path)
     with Archive(config.archive.path, readonly=True) as archive:
         state = ServiceState(archive.db)
-        statuses = [state.status(name, now) for name in config.sources]
+        statuses = [_dead_runs(state.status(name, now), holder) for name in config.sources]
         url_states = failures.counts(archive)
     return {
         "service": {

@@ -8,7 +8,7 @@
 
 The fixture pages are reconstructions (tests/fixtures/koreaherald/PROVENANCE.md): each parser
 anchors on the evidenced markers and reads metadata from ld+json / ``article:`` / OpenGraph meta
-first, so a missing class name degrades a field, not the record. See evidence/SELECTORS.md §1.
+first, so a missing class name degrades a field, not the record. See docs/sources-evidence.md.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from scraper.sources.base import Extracted, Source, UrlForm
 
 HOME = "https://www.koreaherald.com"
 _TITLE_SUFFIX = re.compile(r"\s*[-|]\s*(?:The )?Korea Herald\s*$", re.I)
-# ads and widgets that appear inside article bodies on every layout (SELECTORS.md §1, the seed
-# document's stray "피터빈트" ad link, AdSense slots)
+# ads and widgets that appear inside article bodies on every layout (docs/sources-evidence.md:
+# the seed document's stray "피터빈트" ad link, AdSense slots)
 _BODY_CHROME = (
     "script",
     "style",
@@ -307,7 +307,7 @@ SOURCE = Source(
         ),
     ),
     parsers=(KH3(), KH2(), KH1()),
-    # KH-3 feeds (2025/2026, evidence/SELECTORS.md §1): all news (50 items), then per section.
+    # KH-3 feeds (2025/2026, docs/sources-evidence.md): all news (50 items), then per section.
     # No sitemap: the ones scrapers name are unverified.
     feeds=(
         "/rss/newsAll",

@@ -3,7 +3,7 @@
 Layout Y-1 (2019 through at least Dec 2023; fixtures tests/fixtures/yonhap/yna_article_*.html):
 ``header.title-article01 > h1.tit``, ``article:*`` meta with full timestamps, body in
 ``article.story-news > p`` whose first paragraph may be "(ATTN: …)" or "By …" and whose last ends
-"e-mail<br>(END)". See evidence/SELECTORS.md §2.
+"e-mail<br>(END)". See docs/sources-evidence.md.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class Y1:
     DISPLAY_DATE = "header.title-article01 div.info-con span.txt"
     TAGS = "div.keyword-zone01 div.list a"
     FIGURES = "figure.image-zone"
-    # 2024+ reporter box (SELECTORS.md §2 "Later Yonhap markup"): romanized names only count
+    # 2024+ reporter box (docs/sources-evidence.md, "Later markup"): romanized names only count
     WRITERS = "div.writer-zone01 strong.tit-name"
 
     def recognises(self, page: Page) -> bool:
