@@ -2,7 +2,7 @@
 
 Layout under the archive root (docs/archive-format.md):
     articles/<source>/<YYYY>/<MM>/<DD>/<native-id>.json   latest revision of each article
-    warc/<source>/<YYYY-MM-DD>-<seq>.warc.gz              raw request/response/metadata records
+    warc/<source>/<source>-<YYYY-MM-DD>-<seq>.warc.gz     raw request/response/metadata records
     index.sqlite                                          urls, articles, revisions, captures
 
 Write order for one article: WARC append → JSON file (temp + fsync + rename) → one SQLite
@@ -10,8 +10,9 @@ transaction. A crash between steps leaves extra bytes, never a record pointing a
 ``scraper check`` reconciles what a crash left behind. When the index transaction fails (disk
 full, read-only), the previous JSON file is put back, so file and index still agree.
 
-The FTS5 table ``articles_fts`` shares its rowid with ``articles`` (kept stable by upserts);
-``scraper check`` verifies the two agree and rebuilds the search table when they do not.
+The FTS5 table ``articles_fts`` indexes ``articles.title`` and ``articles.body`` (external
+content, rowid shared, kept stable by upserts); ``scraper check`` runs its integrity check and
+rebuilds it when the two disagree.
 """
 
 from __future__ import annotations
@@ -155,6 +156,79 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX articles_published ON articles(published_at);
     CREATE INDEX urls_article ON urls(article_id);
     CREATE INDEX captures_file ON captures(warc_file, warc_offset);
+    """,
+    # 5: captures point at one record (response or revisit) as a CDX line does; the payload
+    # digest finds an earlier identical response to write a revisit instead. Rows from before
+    # keep record_type NULL: their warc_length spans the whole exchange (scraper/revisit.py)
+    """
+    ALTER TABLE captures ADD COLUMN record_type TEXT;
+    ALTER TABLE captures ADD COLUMN payload_digest TEXT;
+    CREATE INDEX captures_url_digest ON captures(url, payload_digest);
+    """,
+    # 6: search that datasette and sqlite-utils detect: an external-content FTS5 table over
+    # columns of ``articles`` (they look for exactly content="articles"), so the body is now a
+    # column of ``articles`` too, reachable by plain SQL
+    """
+    ALTER TABLE articles ADD COLUMN body TEXT;
+    UPDATE articles SET body = (
+        SELECT json_extract(r.record, '$.body') FROM revisions r
+        WHERE r.article_id = articles.id AND r.revision = articles.revision
+    );
+    DROP TABLE articles_fts;
+    CREATE VIRTUAL TABLE articles_fts USING fts5(
+        title, body, content="articles", content_rowid="rowid",
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
+    """,
+    # 7: foreign keys declared (SQLite adds them only by rebuilding a table). A URL or capture
+    # row naming an article that is not indexed loses that link (``scraper check`` indexes such
+    # articles from their files; the URL is fetched again). ``revisions`` has none: it is the
+    # history, and may hold an article's record while the index row is being repaired.
+    """
+    CREATE TABLE captures_new (
+        id INTEGER PRIMARY KEY,
+        article_id TEXT REFERENCES articles(id),
+        url TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        fetched_at TEXT NOT NULL,
+        warc_file TEXT NOT NULL,
+        warc_offset INTEGER NOT NULL,
+        warc_length INTEGER NOT NULL,
+        record_id TEXT NOT NULL,
+        record_type TEXT,
+        payload_digest TEXT
+    );
+    INSERT INTO captures_new SELECT c.id,
+        (SELECT a.id FROM articles a WHERE a.id = c.article_id), c.url, c.status, c.fetched_at,
+        c.warc_file, c.warc_offset, c.warc_length, c.record_id, c.record_type, c.payload_digest
+        FROM captures c;
+    DROP TABLE captures;
+    ALTER TABLE captures_new RENAME TO captures;
+    CREATE INDEX captures_article ON captures(article_id);
+    CREATE INDEX captures_file ON captures(warc_file, warc_offset);
+    CREATE INDEX captures_url_digest ON captures(url, payload_digest);
+    CREATE TABLE urls_new (
+        url TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'article',
+        article_id TEXT REFERENCES articles(id),
+        state TEXT NOT NULL DEFAULT 'new',
+        http_status INTEGER,
+        etag TEXT,
+        last_modified TEXT,
+        first_seen TEXT NOT NULL,
+        last_checked TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT
+    );
+    INSERT INTO urls_new SELECT u.url, u.source, u.kind,
+        (SELECT a.id FROM articles a WHERE a.id = u.article_id), u.state, u.http_status, u.etag,
+        u.last_modified, u.first_seen, u.last_checked, u.attempts, u.error FROM urls u;
+    DROP TABLE urls;
+    ALTER TABLE urls_new RENAME TO urls;
+    CREATE INDEX urls_source_state ON urls(source, kind, state);
+    CREATE INDEX urls_article ON urls(article_id);
     """,
 )
 
@@ -302,11 +376,13 @@ class Archive:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
+        payload: WarcRef | None = None,
     ) -> SaveResult:
         """Store a freshly extracted article: new, unchanged (same content hash) or revised.
 
         ``url`` is the URL it was fetched under; when that is not the canonical one (a Korea
-        Herald ``view.php?ud=`` link serving an ``/article/N`` page) it is added to ``urls``."""
+        Herald ``view.php?ud=`` link serving an ``/article/N`` page) it is added to ``urls``.
+        ``payload`` is the response holding the body when ``capture`` is a revisit record."""
         row = self.db.execute(
             "SELECT content_hash, revision, path, story_id FROM articles WHERE id = ?",
             (article.id,),
@@ -349,7 +425,7 @@ class Archive:
                 else:
                     rel = str(path.relative_to(self.root))
                     self._upsert_article(db, final, rel)
-                    self._put_revision(db, final, capture)
+                    self._put_revision(db, final, payload or capture)
                 if capture is not None:
                     self._add_capture(db, final.id, url, status, article.fetched_at, capture)
                 self._mark_url(
@@ -428,34 +504,47 @@ class Archive:
     ) -> None:
         db.execute(
             "INSERT INTO captures (article_id, url, status, fetched_at, warc_file, "
-            "warc_offset, warc_length, record_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "warc_offset, warc_length, record_id, record_type, payload_digest) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 article_id,
-                url,
+                capture.uri or url,  # the record's target URI: the URL that answered
                 status,
                 fetched_at or now_iso(),
                 capture.file,
                 capture.offset,
                 capture.length,
                 capture.record_id,
+                capture.record_type,
+                capture.payload_digest or None,
             ),
         )
 
     def _upsert_article(self, db: sqlite3.Connection, a: Article, rel: str) -> None:
         """Insert or update the index row and its search entry. An upsert (not REPLACE) keeps
-        the row's rowid, which the FTS table shares."""
+        the row's rowid, which the FTS table shares. The search table indexes the row's own
+        ``title`` and ``body`` (external content): the old entry goes out with the old values
+        before the row changes."""
+        old = db.execute("SELECT rowid, title, body FROM articles WHERE id = ?", (a.id,)).fetchone()
+        if old is not None:
+            db.execute(
+                "INSERT INTO articles_fts (articles_fts, rowid, title, body) "
+                "VALUES ('delete', ?, ?, ?)",
+                (old["rowid"], old["title"], old["body"]),
+            )
         db.execute(
             "INSERT INTO articles (id, source, native_id, url, title, published_at, "
             "updated_at, section, parser, content_hash, revision, path, first_fetched_at, "
-            "fetched_at, story_id, n_authors, n_images, body_chars) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "fetched_at, story_id, n_authors, n_images, body_chars, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET url = excluded.url, title = excluded.title, "
             "published_at = excluded.published_at, updated_at = excluded.updated_at, "
             "section = excluded.section, parser = excluded.parser, "
             "content_hash = excluded.content_hash, revision = excluded.revision, "
             "path = excluded.path, fetched_at = excluded.fetched_at, "
             "story_id = excluded.story_id, n_authors = excluded.n_authors, "
-            "n_images = excluded.n_images, body_chars = excluded.body_chars",
+            "n_images = excluded.n_images, body_chars = excluded.body_chars, "
+            "body = excluded.body",
             (
                 a.id,
                 a.source,
@@ -475,10 +564,10 @@ class Archive:
                 len(a.authors),
                 len(a.images),
                 len(a.body),
+                a.body,
             ),
         )
         rowid = db.execute("SELECT rowid FROM articles WHERE id = ?", (a.id,)).fetchone()[0]
-        db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
         db.execute(
             "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
             (rowid, a.title, a.body),
@@ -507,13 +596,13 @@ class Archive:
         """Refill the FTS table from the article files (after a VACUUM renumbered rowids, or
         when ``scraper check`` finds the two apart)."""
         with self._tx() as db:
-            db.execute("DELETE FROM articles_fts")
             for row in db.execute("SELECT rowid, path FROM articles").fetchall():
                 article = self.load_file(self.root / row["path"])
                 db.execute(
-                    "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
-                    (row["rowid"], article.title, article.body),
+                    "UPDATE articles SET title = ?, body = ? WHERE rowid = ?",
+                    (article.title, article.body, row["rowid"]),
                 )
+            db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
 
     def iter_articles(
         self,
