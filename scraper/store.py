@@ -496,7 +496,7 @@ class Archive:
     def _add_capture(
         self,
         db: sqlite3.Connection,
-        article_id: str,
+        article_id: str | None,
         url: str,
         status: int,
         fetched_at: str | None,
@@ -519,6 +519,18 @@ class Archive:
                 capture.payload_digest or None,
             ),
         )
+
+    def add_capture(
+        self,
+        article_id: str | None,
+        url: str,
+        status: int,
+        fetched_at: str | None,
+        capture: WarcRef,
+    ) -> None:
+        """Catalog a capture that is no article's (robots.txt, a feed: scraper/evidence.py)."""
+        with self._tx() as db:
+            self._add_capture(db, article_id, url, status, fetched_at, capture)
 
     def _upsert_article(self, db: sqlite3.Connection, a: Article, rel: str) -> None:
         """Insert or update the index row and its search entry. An upsert (not REPLACE) keeps

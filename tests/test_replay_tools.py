@@ -57,10 +57,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     try:
         cfg = write_config(tmp, server.url)
         every = [*urls["yonhap"], *urls["koreaherald"], OLD_KH_PUBLIC]
-        first = run_cli("--config", str(cfg), "fetch", *every)
+        first = run_cli("--config", str(cfg), "crawl")  # robots.txt, feeds, every article
         assert first.returncode == 0, first.stderr
         root = tmp / "archive"
         after_first = _warc_bytes(root)
+        again = run_cli("--config", str(cfg), "crawl")  # feeds answer 304: nothing to archive
+        assert again.returncode == 0, again.stderr
+        assert _warc_bytes(root) == after_first
         second = run_cli("--config", str(cfg), "fetch", *every)  # the repeated fetch
         assert second.returncode == 0, second.stderr
         assert {line.split("\t")[0] for line in second.stdout.splitlines()} == {"unchanged"}
@@ -132,6 +135,7 @@ def test_pywb_replays_every_stored_article_byte_for_byte(built: Built, tmp_path:
     old = f"{built.base}{OLD_KH}"
     target = f"{built.base}/article/10604071"
     paths = [f"/coll/{_ts(row['fetched_at'])}id_/{row['url']}" for row in rows]
+    paths += [f"/coll/id_/{built.base}/RSS/news.xml", f"/coll/id_/{built.base}/robots.txt"]
     paths += [f"/coll/id_/{old}", f"/coll/id_/{target}"]
     replies = _replay(tmp_path, paths)
 
@@ -148,6 +152,10 @@ def test_pywb_replays_every_stored_article_byte_for_byte(built: Built, tmp_path:
     assert stored == built.articles
     assert replayed == len(rows) >= 2 * stored
 
+    # the discovery evidence: the feed that listed the articles, and robots.txt
+    feed, robots = replies[-4:-2]
+    assert base64.b64decode(feed["body"]) == built.served["/RSS/news.xml"]
+    assert base64.b64decode(robots["body"]) == built.served["/robots.txt"]
     # the old Korea Herald URL replays through its archived redirect
     hop, page = replies[-2:]
     assert hop["status"] == 301
@@ -221,14 +229,17 @@ def test_record_layout_metadata_links_names_and_headers(built: Built) -> None:
 
 
 def test_redirect_hops_are_archived_and_metadata_names_the_stored_article(built: Built) -> None:
-    path = next((built.root / "warc" / "koreaherald").glob("*-00001.warc.gz"))
-    pairs = _records(path)
+    pairs = [
+        pair
+        for path in sorted((built.root / "warc" / "koreaherald").glob("*.warc.gz"))
+        for pair in _records(path)
+    ]
     records = [r for r, _ in pairs]
     uris = [(r.rec_type, r.rec_headers.get_header("WARC-Target-URI")) for r in records]
     old, new = f"{built.base}{OLD_KH}", f"{built.base}/article/10604071"
     hop = uris.index(("response", old))
     assert uris[hop + 1] == ("request", old)
-    assert uris[hop + 2][1] == new and uris[hop + 3] == ("request", new)
+    assert uris[hop + 2] == ("revisit", new) and uris[hop + 3] == ("request", new)
     meta, payload = pairs[hop + 4]
     assert meta.rec_type == "metadata"
     data = json.loads(payload)
@@ -253,7 +264,7 @@ def test_repeated_fetch_writes_revisits_not_copies(built: Built) -> None:
     per_article_first = built.bytes_after_first / built.articles
     per_article_after = built.bytes_after_second / built.articles
     print(
-        f"WARC bytes per article: {per_article_first:.0f} after one fetch, "
+        f"WARC bytes per article: {per_article_first:.0f} after the first crawl, "
         f"{per_article_after:.0f} after a repeated fetch ({built.articles} articles)"
     )
     # a repeated fetch costs headers and metadata, not another copy of every page
