@@ -161,6 +161,7 @@ def crawl_source(
     source = by_name(settings.name)
     summary = SourceSummary(source=source.name)
     polite = Polite.for_source(ctx.fetcher, ctx.archive, settings, stop=stop)
+    polite.warcs = ctx.warcs
 
     def seen(items: list[Discovered]) -> None:
         frontier.record_seen(
@@ -169,7 +170,7 @@ def crawl_source(
 
     with polite.attached():
         try:
-            found = discover(ctx.fetcher, ctx.archive, source, settings, seen)
+            found = discover(ctx.fetcher, ctx.archive, source, settings, seen, ctx.warcs)
         except Cancelled:
             return summary
         summary.method = found.method

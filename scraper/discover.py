@@ -29,10 +29,12 @@ from scraper.config import SourceConfig
 from scraper.dates import parse_iso, parse_rfc2822
 from scraper.dom import MAX_DEPTH, parse_html, too_deep
 from scraper.errors import Cancelled, FetchError, HostUnreachable
+from scraper.evidence import capture_endpoint
 from scraper.fetch import Fetcher
 from scraper.sources import Source
 from scraper.store import Archive
 from scraper.urls import absolutize, allowed_hosts, on_base
+from scraper.warc import WarcStore
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +169,14 @@ class _Reader:
     """Reads one source's endpoints with conditional GETs and records their validators."""
 
     def __init__(
-        self, fetcher: Fetcher, archive: Archive, source: Source, settings: SourceConfig
+        self,
+        fetcher: Fetcher,
+        archive: Archive,
+        source: Source,
+        settings: SourceConfig,
+        warcs: WarcStore | None = None,
     ) -> None:
+        self.warcs = warcs
         self.fetcher = fetcher
         self.archive = archive
         self.source = source
@@ -207,6 +215,8 @@ class _Reader:
             self.archive.mark_url(url, self.source.name, kind=kind, state="done", http_status=304)
             log.info("%s %s not modified", kind, url)
             return Endpoint(kind, path, "not-modified"), []
+        if self.warcs is not None:  # the evidence of when an article was listed
+            capture_endpoint(self.archive, self.warcs, self.source.name, page)
         if kind == "section":
             items = parse_list_page(page.text, page.final_url, self.source.list_link_selectors)
         else:
@@ -239,9 +249,11 @@ def discover(
     source: Source,
     settings: SourceConfig,
     seen: SeenFn,
+    warcs: WarcStore | None = None,
 ) -> Discovery:
-    """Walk the source's discovery chain; see the module docstring for the order."""
-    reader = _Reader(fetcher, archive, source, settings)
+    """Walk the source's discovery chain; see the module docstring for the order. With
+    ``warcs``, every feed, sitemap and section page read is archived (scraper/evidence.py)."""
+    reader = _Reader(fetcher, archive, source, settings, warcs)
     endpoints: list[Endpoint] = []
     tiers = (
         ("feed", source.feeds),

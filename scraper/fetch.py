@@ -198,12 +198,13 @@ class Fetcher:
             final_url=str(response.url),
             status=response.status_code,
             http_version=response.http_version,
-            request_headers=tuple(request.headers.multi_items()),
-            response_headers=tuple(response.headers.multi_items()),
+            request_headers=_raw_items(request.headers),
+            response_headers=_raw_items(response.headers),
             raw_body=raw,
             body=body,
             encoding=encoding,
             fetched_at=now_iso(),
+            reason=response.reason_phrase,
         )
 
     @staticmethod
@@ -287,10 +288,11 @@ class Fetcher:
         self, url: str, allowed: set[str], source: str | None, headers: dict[str, str]
     ) -> FetchedPage:
         current = url
+        hops: list[FetchedPage] = []  # kept for the WARC: every hop is evidence
         for _ in range(self.config.max_redirects + 1):
             page = self._exchange(current, headers, source)
             if page.status not in REDIRECT_STATUSES:
-                return page if current == url else _with_origin(page, url)
+                return page if current == url else _with_origin(page, url, hops)
             location = page.header("location")
             if not location:
                 return page
@@ -304,6 +306,7 @@ class Fetcher:
                     f"redirect to another host refused: {target}", url=url, source=source
                 )
             log.debug("redirect %s -> %s", current, target)
+            hops.append(page)
             current = target
         raise FetchError("too many redirects", url=url, source=source)
 
@@ -315,8 +318,14 @@ def _reason(exc: httpx.TransportError) -> str:
     return text or exc.__class__.__name__
 
 
-def _with_origin(page: FetchedPage, original: str) -> FetchedPage:
-    return replace(page, url=original)
+def _with_origin(page: FetchedPage, original: str, hops: list[FetchedPage]) -> FetchedPage:
+    return replace(page, url=original, redirects=tuple(hops))
+
+
+def _raw_items(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
+    """Header names as received (``multi_items`` would lowercase them) and values as bytes
+    decoded 1:1 (latin-1), so the WARC can write back the same bytes."""
+    return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.raw)
 
 
 def _is_text(content_type: str | None) -> bool:

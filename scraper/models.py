@@ -32,6 +32,9 @@ class FetchedPage:
     encoding: str  # charset used for ``text``
     fetched_at: str  # ISO 8601, UTC
     method: str = "GET"
+    reason: str = ""  # the status line's reason phrase as received ("" when none came)
+    # the redirect responses that led here, in order (each archived as its own exchange)
+    redirects: tuple[FetchedPage, ...] = ()
 
     @property
     def text(self) -> str:

@@ -15,9 +15,18 @@ from scraper.errors import ParseError, ScraperError
 from scraper.extract import extract
 from scraper.fetch import Fetcher
 from scraper.models import Article, FetchedPage
+from scraper.revisit import Earlier, earlier_response
 from scraper.store import Archive, SaveResult
 from scraper.urls import Target, allowed_hosts
-from scraper.warc import Encoded, WarcStore, encode_exchange
+from scraper.warc import (
+    METADATA_URN,
+    Encoded,
+    Original,
+    WarcRef,
+    WarcStore,
+    encode_exchange,
+    payload_digest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +110,21 @@ def extract_page(target: Target, page: FetchedPage) -> Article:
     )
 
 
-def encode_capture(target: Target, page: FetchedPage) -> Encoded:
-    """The WARC records of a fetched article page (pure: safe on any thread)."""
-    return encode_exchange(
-        page, {"canonical_url": target.canonical_url, "article_id": target.article_id}
-    )
+def encode_capture(
+    target: Target,
+    page: FetchedPage,
+    article: Article | None = None,
+    revisit_of: Original | None = None,
+) -> Encoded:
+    """The WARC records of a fetched article page (pure: safe on any thread). The metadata
+    names the article as stored (after a redirect the page's own id, not the one the
+    requested URL suggested), or the requested one when extraction failed."""
+    meta = {
+        "canonical_url": article.url if article else target.canonical_url,
+        "article_id": article.id if article else target.article_id,
+        "requested_url": page.url,
+    }
+    return encode_exchange(page, meta, revisit_of=revisit_of)
 
 
 def archive_page(
@@ -115,24 +134,27 @@ def archive_page(
     article: Article | None = None,
     encoded: Encoded | None = None,
 ) -> SaveResult:
-    """The steps after the fetch: WARC, extract, store. The crawler fetches, extracts and
-    encodes ahead on another thread, passing ``article`` and ``encoded``, so the network, the
-    CPU work and the disk waits overlap; without them both are done here. ``scraper recheck``
-    calls it after a conditional GET that brought a new page."""
+    """The steps after the fetch: extract, WARC, store. Extraction comes first so the WARC
+    metadata names the article as stored; the raw response is written even when it fails.
+    An unchanged payload is written as a revisit record (``scraper.revisit``). The crawler
+    fetches, extracts and encodes ahead on another thread, passing ``article`` and
+    ``encoded``, so the network, the CPU work and the disk waits overlap; without them both are
+    done here. ``scraper recheck`` calls it after a conditional GET that brought a new page."""
     source = target.source.name
-    ref = ctx.warcs.append(source, page, encoded=encoded or encode_capture(target, page))
-    try:
-        if article is None:
+    if article is None:
+        try:
             article = extract_page(target, page)
-    except ParseError as exc:
-        ctx.archive.mark_url(
-            target.canonical_url,
-            source,
-            state=frontier.failure_state(exc),
-            http_status=page.status,
-            error=str(exc),
-        )
-        raise
+        except ParseError as exc:
+            _append_capture(ctx, target, page, None, encoded)  # kept for a later parser
+            ctx.archive.mark_url(
+                target.canonical_url,
+                source,
+                state=frontier.failure_state(exc),
+                http_status=page.status,
+                error=str(exc),
+            )
+            raise
+    ref, earlier = _append_capture(ctx, target, page, article, encoded)
     result = ctx.archive.save(
         article,
         ref,
@@ -140,6 +162,32 @@ def archive_page(
         status=page.status,
         etag=page.header("etag"),
         last_modified=page.header("last-modified"),
+        payload=earlier.ref if earlier else None,
     )
     log.info("%s %s %s", result.status, article.id, article.title)
     return result
+
+
+def _append_capture(
+    ctx: Context,
+    target: Target,
+    page: FetchedPage,
+    article: Article | None,
+    encoded: Encoded | None,
+) -> tuple[WarcRef, Earlier | None]:
+    """Append the exchange: as encoded ahead when that still fits, else encoded again (a
+    revisit of an earlier identical response, or metadata naming the stored article)."""
+    earlier = earlier_response(ctx.archive.db, page.final_url, payload_digest(page.raw_body))
+    if (
+        earlier is not None
+        or encoded is None
+        or (article is not None and not encoded_names(encoded, article.id))
+    ):
+        encoded = encode_capture(target, page, article, earlier.original if earlier else None)
+    return ctx.warcs.append(target.source.name, page, encoded=encoded), earlier
+
+
+def encoded_names(encoded: Encoded, article_id: str) -> bool:
+    """Whether an exchange encoded ahead (by the prefetch thread) has its metadata record
+    naming ``article_id``."""
+    return f"{METADATA_URN}{article_id}".encode() in encoded.data[encoded.offset :]

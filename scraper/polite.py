@@ -40,8 +40,10 @@ from scraper.errors import (
     HttpStatusError,
     RobotsDisallowed,
 )
+from scraper.evidence import capture_endpoint
 from scraper.fetch import Fetcher, SleepFn
 from scraper.store import Archive
+from scraper.warc import WarcStore
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +142,8 @@ class Polite:
         self._failures: dict[str, int] = {}
         self._backed_off: set[str] = set()
         self._state_lock = threading.Lock()
+        # set by the crawl and ``scraper fetch``: robots.txt answers are archived (evidence.py)
+        self.warcs: WarcStore | None = None
 
     @classmethod
     def for_source(
@@ -230,6 +234,8 @@ class Polite:
             return RobotsRules(
                 origin, status, None, self.wall(), disallow_all=True, unreachable=reason
             )
+        if on_owner and self.warcs is not None and self.source:
+            capture_endpoint(self.archive, self.warcs, self.source, page)
         if page.status == 304 and row is not None:
             status, body = row["status"], row["body"]
             etag, modified = row["etag"], row["last_modified"]

@@ -125,7 +125,7 @@ class Prefetcher:
         except Exception:  # the main thread extracts again: a ParseError is recorded there,
             article = None  # and anything else surfaces there rather than in this thread
         try:
-            encoded: Encoded | None = encode_capture(target, page)
+            encoded: Encoded | None = encode_capture(target, page, article)
         except Exception:  # likewise: the main thread encodes again and reports it
             encoded = None
         return Fetched(target, page=page, article=article, encoded=encoded)

@@ -140,7 +140,8 @@ def _jobs(
     sql = (
         "SELECT a.id, a.path, r.warc_file, r.warc_offset, "
         "(SELECT c.warc_file || char(9) || c.warc_offset FROM captures c "
-        " WHERE c.article_id = a.id ORDER BY c.id DESC LIMIT 1) AS latest "
+        " WHERE c.article_id = a.id AND coalesce(c.record_type, 'response') = 'response' "
+        " ORDER BY c.id DESC LIMIT 1) AS latest "
         "FROM articles a LEFT JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision "
         "WHERE 1=1"
     )

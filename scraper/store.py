@@ -2,7 +2,7 @@
 
 Layout under the archive root (docs/archive-format.md):
     articles/<source>/<YYYY>/<MM>/<DD>/<native-id>.json   latest revision of each article
-    warc/<source>/<YYYY-MM-DD>-<seq>.warc.gz              raw request/response/metadata records
+    warc/<source>/<source>-<YYYY-MM-DD>-<seq>.warc.gz     raw request/response/metadata records
     index.sqlite                                          urls, articles, revisions, captures
 
 Write order for one article: WARC append + fdatasync → JSON file (temp + fsync + rename) → one
@@ -12,8 +12,9 @@ crash left behind. When the index transaction fails at any statement (disk full,
 constraint), or Ctrl-C / SIGTERM lands inside it, the previous JSON file is put back, so file
 and index still agree. A full disk is ``DiskFull`` ("disk full while writing X").
 
-The FTS5 table ``articles_fts`` shares its rowid with ``articles`` (kept stable by upserts);
-``scraper check`` verifies the two agree and rebuilds the search table when they do not.
+The FTS5 table ``articles_fts`` indexes ``articles.title`` and ``articles.body`` (external
+content, rowid shared, kept stable by upserts); ``scraper check`` runs its integrity check and
+rebuilds it when the two disagree.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scraper import crashpoints, filters, indexdb, lineage
+from scraper import catalog_sql, crashpoints, filters, indexdb, lineage
 from scraper.dates import now_iso
 from scraper.errors import DiskFull, StoreError, is_disk_full
 from scraper.models import Article
@@ -158,6 +159,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX urls_article ON urls(article_id);
     CREATE INDEX captures_file ON captures(warc_file, warc_offset);
     """,
+    # 5-7: captures point at one record; search datasette/sqlite-utils detect; foreign keys
+    *catalog_sql.MIGRATIONS,
 )
 
 
@@ -323,11 +326,13 @@ class Archive:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
+        payload: WarcRef | None = None,
     ) -> SaveResult:
         """Store a freshly extracted article: new, unchanged (same content hash) or revised.
 
         ``url`` is the URL it was fetched under; when that is not the canonical one (a Korea
-        Herald ``view.php?ud=`` link serving an ``/article/N`` page) it is added to ``urls``."""
+        Herald ``view.php?ud=`` link serving an ``/article/N`` page) it is added to ``urls``.
+        ``payload`` is the response holding the body when ``capture`` is a revisit record."""
         row = self.db.execute(
             "SELECT content_hash, revision, path, story_id FROM articles WHERE id = ?",
             (article.id,),
@@ -370,7 +375,7 @@ class Archive:
                 else:
                     rel = str(path.relative_to(self.root))
                     self._upsert_article(db, final, rel)
-                    self._put_revision(db, final, capture)
+                    self._put_revision(db, final, payload or capture)
                 if capture is not None:
                     self._add_capture(db, final.id, url, status, article.fetched_at, capture)
                 self._mark_url(
@@ -441,7 +446,7 @@ class Archive:
     def _add_capture(
         self,
         db: sqlite3.Connection,
-        article_id: str,
+        article_id: str | None,
         url: str,
         status: int,
         fetched_at: str | None,
@@ -449,34 +454,59 @@ class Archive:
     ) -> None:
         db.execute(
             "INSERT INTO captures (article_id, url, status, fetched_at, warc_file, "
-            "warc_offset, warc_length, record_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "warc_offset, warc_length, record_id, record_type, payload_digest) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 article_id,
-                url,
+                capture.uri or url,  # the record's target URI: the URL that answered
                 status,
                 fetched_at or now_iso(),
                 capture.file,
                 capture.offset,
                 capture.length,
                 capture.record_id,
+                capture.record_type,
+                capture.payload_digest or None,
             ),
         )
 
+    def add_capture(
+        self,
+        article_id: str | None,
+        url: str,
+        status: int,
+        fetched_at: str | None,
+        capture: WarcRef,
+    ) -> None:
+        """Catalog a capture that is no article's (robots.txt, a feed: scraper/evidence.py)."""
+        with self._tx() as db:
+            self._add_capture(db, article_id, url, status, fetched_at, capture)
+
     def _upsert_article(self, db: sqlite3.Connection, a: Article, rel: str) -> None:
         """Insert or update the index row and its search entry. An upsert (not REPLACE) keeps
-        the row's rowid, which the FTS table shares."""
+        the row's rowid, which the FTS table shares. The search table indexes the row's own
+        ``title`` and ``body`` (external content): the old entry goes out with the old values
+        before the row changes."""
+        old = db.execute("SELECT rowid, title, body FROM articles WHERE id = ?", (a.id,)).fetchone()
+        if old is not None:
+            db.execute(
+                "INSERT INTO articles_fts (articles_fts, rowid, title, body) "
+                "VALUES ('delete', ?, ?, ?)",
+                (old["rowid"], old["title"], old["body"]),
+            )
         db.execute(
             "INSERT INTO articles (id, source, native_id, url, title, published_at, "
             "updated_at, section, parser, content_hash, revision, path, first_fetched_at, "
-            "fetched_at, story_id, n_authors, n_images, body_chars) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "fetched_at, story_id, n_authors, n_images, body_chars, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET url = excluded.url, title = excluded.title, "
             "published_at = excluded.published_at, updated_at = excluded.updated_at, "
             "section = excluded.section, parser = excluded.parser, "
             "content_hash = excluded.content_hash, revision = excluded.revision, "
             "path = excluded.path, fetched_at = excluded.fetched_at, "
             "story_id = excluded.story_id, n_authors = excluded.n_authors, "
-            "n_images = excluded.n_images, body_chars = excluded.body_chars",
+            "n_images = excluded.n_images, body_chars = excluded.body_chars, "
+            "body = excluded.body",
             (
                 a.id,
                 a.source,
@@ -496,10 +526,10 @@ class Archive:
                 len(a.authors),
                 len(a.images),
                 len(a.body),
+                a.body,
             ),
         )
         rowid = db.execute("SELECT rowid FROM articles WHERE id = ?", (a.id,)).fetchone()[0]
-        db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
         db.execute(
             "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
             (rowid, a.title, a.body),
@@ -528,13 +558,13 @@ class Archive:
         """Refill the FTS table from the article files (after a VACUUM renumbered rowids, or
         when ``scraper check`` finds the two apart)."""
         with self._tx() as db:
-            db.execute("DELETE FROM articles_fts")
             for row in db.execute("SELECT rowid, path FROM articles").fetchall():
                 article = self.load_file(self.root / row["path"])
                 db.execute(
-                    "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
-                    (row["rowid"], article.title, article.body),
+                    "UPDATE articles SET title = ?, body = ? WHERE rowid = ?",
+                    (article.title, article.body, row["rowid"]),
                 )
+            db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
 
     def iter_articles(
         self,

@@ -1,10 +1,11 @@
 """Raw captures as WARC 1.1 (ISO 28500), one gzip member per record, written from the exact bytes
 httpx received (warcio's ``capture_http`` cannot see httpx traffic).
 
-Files: ``warc/<source>/<YYYY-MM-DD>-<seq>.warc.gz``. Each process opens its own file (created with
-O_EXCL, so two processes never share one) and appends each exchange (request + response + metadata)
-with a single ``write``: a killed process leaves at most one incomplete tail, which
-``repair_tail`` cuts off at the last complete gzip member.
+Files: ``warc/<source>/<source>-<YYYY-MM-DD>-<seq>.warc.gz``. Each process opens its own file
+(created with O_EXCL, so two processes never share one) and appends each exchange (redirect hops,
+response or revisit, request, metadata; see ``encode_exchange``) with a single ``write``: a
+killed process leaves at most one incomplete tail, which ``repair_tail`` cuts off at the last
+complete gzip member.
 
 While a process has a file open it holds an exclusive ``flock`` on it and a marker file
 ``warc/<source>/.<name>.open`` exists; a clean close removes the marker. On start-up
@@ -15,8 +16,10 @@ its tail is repaired and the marker removed. ``scan`` walks a whole file member 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
+import hashlib
 import io
 import json
 import logging
@@ -57,9 +60,26 @@ class WarcRef:
     """Where a capture lives: file relative to the archive root, byte offset and length."""
 
     file: str
-    offset: int
-    length: int
+    offset: int  # of the response (or revisit) record, as in a CDX line
+    length: int  # of that record's gzip member
     record_id: str
+    uri: str = ""  # its WARC-Target-URI (the URL that answered, after redirects)
+    record_type: str = "response"  # or "revisit" (same payload as an earlier response)
+    payload_digest: str = ""
+
+
+class _RawHeaders(StatusAndHeaders):  # type: ignore[misc]  # warcio is untyped
+    """Headers written back byte for byte: warcio would %-encode any non-ASCII value, while
+    our values are the received bytes decoded 1:1 as latin-1."""
+
+    def compute_headers_buffer(self, header_filter: Any = None) -> None:
+        self.headers_buff = self.to_str(header_filter).encode("latin-1") + b"\r\n"
+
+
+class _Writer(WARCWriter):  # type: ignore[misc]  # warcio is untyped
+    # WARC 1.1 (5.9) gives WARC-Payload-Digest a meaning only where the block has a well-defined
+    # payload; a metadata record's JSON block has none, and `fastwarc check -p` rejects it
+    NO_PAYLOAD_DIGEST_TYPES = ("warcinfo", "revisit", "metadata")
 
 
 def _http_headers(page: FetchedPage) -> StatusAndHeaders:
@@ -70,15 +90,16 @@ def _http_headers(page: FetchedPage) -> StatusAndHeaders:
         else:
             headers.append((key, value))
     protocol = page.http_version if page.http_version.startswith("HTTP/") else "HTTP/1.1"
-    reason = _REASONS.get(page.status, "")
-    return StatusAndHeaders(f"{page.status} {reason}".strip(), headers, protocol=protocol)
+    # the reason phrase as received; the table only stands in for pages made without one
+    reason = page.reason or _REASONS.get(page.status, "")
+    return _RawHeaders(f"{page.status} {reason}".strip(), headers, protocol=protocol)
 
 
 def _request_headers(page: FetchedPage) -> StatusAndHeaders:
     parts = urlsplit(page.final_url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return StatusAndHeaders(
-        f"GET {target} HTTP/1.1", list(page.request_headers), is_http_request=True
+    return _RawHeaders(
+        f"{page.method} {target} HTTP/1.1", list(page.request_headers), is_http_request=True
     )
 
 
@@ -88,59 +109,134 @@ def _request_headers(page: FetchedPage) -> StatusAndHeaders:
 GZIP_LEVEL = 6
 
 
-def _gzip_members(records: list[Any]) -> bytes:
-    """Each record as its own gzip member, so a reader can seek to any record's offset."""
-    out = []
-    for record in records:
-        plain = io.BytesIO()
-        WARCWriter(plain, gzip=False, warc_version="WARC/1.1").write_record(record)
-        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-        out.append(packer.compress(plain.getvalue()) + packer.flush())
-    return b"".join(out)
+def _gzip_member(record: Any) -> bytes:
+    """One record as its own gzip member, so a reader can seek to any record's offset."""
+    plain = io.BytesIO()
+    _Writer(plain, gzip=False, warc_version="WARC/1.1").write_record(record)
+    packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return packer.compress(plain.getvalue()) + packer.flush()
+
+
+def payload_digest(raw_body: bytes) -> str:
+    """``WARC-Payload-Digest`` of a response body as received (the form warcio writes)."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(raw_body).digest()).decode("ascii")
+
+
+def warc_date(fetched_at: str) -> str:
+    return fetched_at.replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Original:
+    """An earlier response record with the same payload, which a revisit record refers to."""
+
+    record_id: str
+    uri: str
+    date: str  # its WARC-Date
 
 
 @dataclass(frozen=True)
 class Encoded:
-    """One exchange as WARC bytes, ready to append (encoding is pure: any thread may do it)."""
+    """One exchange as WARC bytes, ready to append (encoding is pure: any thread may do it).
+
+    ``offset``/``length`` locate the final response (or revisit) record inside ``data``: what
+    the catalog points at, as a CDX line would."""
 
     data: bytes
     record_id: str  # of the response record
+    offset: int = 0
+    length: int = 0
+    record_type: str = "response"  # or "revisit"
+    payload_digest: str = ""
+    uri: str = ""
 
 
-def encode_exchange(page: FetchedPage, metadata: dict[str, Any] | None = None) -> Encoded:
-    """request + response (+ metadata) records, each its own gzip member."""
-    writer = WARCWriter(io.BytesIO(), gzip=False, warc_version="WARC/1.1")
-    date = page.fetched_at.replace("+00:00", "Z")
-    response = writer.create_warc_record(
-        page.final_url,
-        "response",
-        payload=io.BytesIO(page.raw_body),
-        length=len(page.raw_body),
-        http_headers=_http_headers(page),
-        warc_headers_dict={"WARC-Date": date},
-    )
-    response_id = response.rec_headers.get_header("WARC-Record-ID")
+METADATA_URN = "urn:x-scraper:article:"
+
+
+def _one_exchange(
+    writer: WARCWriter, page: FetchedPage, original: Original | None
+) -> tuple[Any, Any]:
+    """The response (or revisit) record of one HTTP exchange, and its request record."""
+    date = warc_date(page.fetched_at)
+    if original is None:
+        response = writer.create_warc_record(
+            page.final_url,
+            "response",
+            payload=io.BytesIO(page.raw_body),
+            length=len(page.raw_body),
+            http_headers=_http_headers(page),
+            warc_headers_dict={"WARC-Date": date},
+        )
+    else:  # same payload as a stored response: headers only (WARC 1.1, 6.7.2)
+        response = writer.create_revisit_record(
+            page.final_url,
+            payload_digest(page.raw_body),
+            original.uri,
+            original.date,
+            http_headers=_http_headers(page),
+            warc_headers_dict={"WARC-Date": date, "WARC-Refers-To": original.record_id},
+        )
     request = writer.create_warc_record(
         page.final_url,
         "request",
         payload=io.BytesIO(b""),
         length=0,
         http_headers=_request_headers(page),
-        warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response_id},
+        warc_headers_dict={
+            "WARC-Date": date,
+            "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID"),
+        },
     )
-    records = [response, request]
+    return response, request
+
+
+def encode_exchange(
+    page: FetchedPage,
+    metadata: dict[str, Any] | None = None,
+    *,
+    revisit_of: Original | None = None,
+) -> Encoded:
+    """Every redirect hop (response + request), then the final response, or a revisit record
+    when ``revisit_of`` holds the same payload, its request, and a metadata record; each
+    record its own gzip member.
+
+    The metadata record's target is ``urn:x-scraper:article:<id>``, never the page URL: replay
+    tools index every record by its target URI and would serve the JSON instead of the page
+    (pywb did); ``WARC-Concurrent-To`` links it to the response."""
+    writer = _Writer(io.BytesIO(), gzip=False, warc_version="WARC/1.1")
+    members: list[bytes] = []
+    for hop in page.redirects:
+        members.extend(_gzip_member(record) for record in _one_exchange(writer, hop, None))
+    response, request = _one_exchange(writer, page, revisit_of)
+    response_id = response.rec_headers.get_header("WARC-Record-ID")
+    offset = sum(len(m) for m in members)
+    response_member = _gzip_member(response)
+    members += [response_member, _gzip_member(request)]
     if metadata:
         body = json.dumps(metadata, ensure_ascii=False, sort_keys=True).encode()
+        ident = metadata.get("article_id") or response_id.strip("<>").rsplit(":", 1)[-1]
         meta = writer.create_warc_record(
-            page.final_url,
+            f"{METADATA_URN}{ident}",
             "metadata",
             payload=io.BytesIO(body),
             length=len(body),
             warc_content_type="application/json",
-            warc_headers_dict={"WARC-Date": date, "WARC-Refers-To": response_id},
+            warc_headers_dict={
+                "WARC-Date": warc_date(page.fetched_at),
+                "WARC-Concurrent-To": response_id,
+            },
         )
-        records.append(meta)
-    return Encoded(data=_gzip_members(records), record_id=response_id)
+        members.append(_gzip_member(meta))
+    return Encoded(
+        data=b"".join(members),
+        record_id=response_id,
+        offset=offset,
+        length=len(response_member),
+        record_type="response" if revisit_of is None else "revisit",
+        payload_digest=payload_digest(page.raw_body),
+        uri=page.final_url,
+    )
 
 
 def _warcinfo(filename: str) -> bytes:
@@ -188,16 +284,9 @@ class WarcStore:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create {folder}: {exc.strerror}") from exc
-        seq = 1 + max(
-            (
-                int(p.name[11:].split(".")[0])
-                for p in folder.glob(f"{day}-*.warc.gz")
-                if p.name[11:].split(".")[0].isdigit()
-            ),
-            default=0,
-        )
+        seq = next_seq(folder, source, day)
         while True:
-            name = f"{day}-{seq:05d}.warc.gz"
+            name = warc_name(source, day, seq)
             path = folder / name
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
@@ -256,7 +345,7 @@ class WarcStore:
         """Append one exchange; ``encoded`` is its ``encode_exchange`` done ahead of time."""
         if encoded is None:
             encoded = encode_exchange(page, metadata)
-        data, record_id = encoded.data, encoded.record_id
+        data = encoded.data
         current = self._open.get(source)
         day = datetime.now(UTC).strftime("%Y-%m-%d")
         if current is None or current.size + len(data) > self.max_bytes or day != current.day:
@@ -277,7 +366,15 @@ class WarcStore:
                 os.ftruncate(current.fd, offset)
             raise
         current.size += len(data)
-        return WarcRef(file=current.rel, offset=offset, length=len(data), record_id=record_id)
+        return WarcRef(
+            file=current.rel,
+            offset=offset + encoded.offset,
+            length=encoded.length,
+            record_id=encoded.record_id,
+            uri=encoded.uri,
+            record_type=encoded.record_type,
+            payload_digest=encoded.payload_digest,
+        )
 
     def _close_one(self, entry: _OpenFile) -> None:
         try:
@@ -311,6 +408,18 @@ def _sync_dir(folder: Path, rel: str) -> None:
             os.close(fd)
     except OSError as exc:
         raise StoreError(f"cannot sync WARC folder: {exc.strerror}", where=rel) from exc
+
+
+def warc_name(source: str, day: str, seq: int) -> str:
+    """``<source>-<YYYY-MM-DD>-<seq>.warc.gz``: unique across sources, as WACZ and pywb need
+    (files written before this scheme keep their ``<YYYY-MM-DD>-<seq>`` names)."""
+    return f"{source}-{day}-{seq:05d}.warc.gz"
+
+
+def next_seq(folder: Path, source: str, day: str) -> int:
+    prefix = f"{source}-{day}-"
+    seqs = (p.name[len(prefix) :].split(".")[0] for p in folder.glob(f"{prefix}*.warc.gz"))
+    return 1 + max((int(s) for s in seqs if s.isdigit()), default=0)
 
 
 def marker(path: Path) -> Path:

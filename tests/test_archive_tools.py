@@ -100,8 +100,10 @@ def test_export_jsonl_and_csv_round_trip(built: Path, tmp_path: Path) -> None:
     assert len(rows) == 3
     for row in rows:
         original = files[row["id"]]
+        assert list(row) == list(original)  # every field of the record, in record order
         assert row["body"] == original["body"]  # multi-line text survives CSV quoting
-        assert row["authors"].split(" | ") == original["authors"] or not original["authors"]
+        for name in ("authors", "tags", "urls", "images"):
+            assert json.loads(row[name]) == original[name]
         assert int(row["revision"]) == original["revision"]
     since = run_cli("--config", str(cfg), "export", "--since", "2024-01-01")
     assert [json.loads(x)["id"] for x in since.stdout.splitlines()] == [
@@ -335,3 +337,28 @@ def test_every_archive_command_documents_itself_with_an_example(command: str) ->
     text = sub.choices[command].format_help()
     assert "example" in text and f"scraper {command}" in text.split("example", 1)[1]
     assert len(sub.choices[command].description or "") > 80
+
+
+def test_csv_keeps_null_and_empty_apart_for_duckdb(tmp_path: Path) -> None:
+    import duckdb
+
+    from scraper.export.table import write_csv
+
+    raw = KH3.read_bytes()
+    article = extract(raw).evolve(subtitle="", editor_note=None, tags=())
+    out = tmp_path / "one.csv"
+    with out.open("w", newline="") as fh:
+        write_csv(fh, [article])
+    rows = (
+        duckdb.connect()
+        .execute(f"SELECT * FROM read_csv('{out}', header = true, allow_quoted_nulls = false)")
+        .fetchall()
+    )
+    assert len(rows) == 1
+    row = rows[0]
+    names = list(Article.__dataclass_fields__)
+    got = dict(zip(names, row, strict=True))
+    assert got["subtitle"] == ""  # an empty string stays one
+    assert got["editor_note"] is None  # and a null stays null
+    assert json.loads(got["tags"]) == []
+    assert json.loads(got["images"]) == article.to_dict()["images"]

@@ -62,8 +62,12 @@ def test_crawl_survives_faults_and_never_fetches_twice(
     states = dict(db.execute("SELECT url, state FROM urls WHERE kind = 'article'").fetchall())
     assert states[YNA + y[4]] == "rejected"
     assert states[YNA + DISALLOWED] == "robots"
-    captures = db.execute("SELECT COUNT(*) FROM captures").fetchone()[0]
+    captures = db.execute("SELECT COUNT(*) FROM captures WHERE article_id IS NOT NULL")
+    evidence = {r[0] for r in db.execute("SELECT url FROM captures WHERE article_id IS NULL")}
+    captures = captures.fetchone()[0]
     db.close()
+    # robots.txt and the feeds that listed the articles are archived too
+    assert {f"{server.url}/robots.txt", f"{server.url}/RSS/news.xml"} <= evidence
     assert captures == 7  # one per archived article, plus the raw PDF kept for the record
     # the retries: 503 twice then 200; 429 then a wait of Retry-After; truncation; stall
     assert [h.status for h in server.requests_for(y[0])] == [503, 503, 200]
@@ -82,7 +86,8 @@ def test_crawl_survives_faults_and_never_fetches_twice(
                 for r in ArchiveIterator(fh)
                 if r.rec_type == "response"
             ]
-    assert sorted(responses) == sorted(server.url + p for p in site.articles)
+    pages = [uri for uri in responses if uri not in evidence]  # not robots.txt, not the feeds
+    assert sorted(pages) == sorted(server.url + p for p in site.articles)
 
     # a second crawl downloads no article: only conditional requests answered 304
     mark = len(server.hits)

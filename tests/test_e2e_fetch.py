@@ -68,7 +68,10 @@ def test_fetch_archives_both_sources(server: FixtureServer, tmp_path: Path) -> N
                 if rec.rec_type == "response":
                     uri = rec.rec_headers.get_header("WARC-Target-URI")
                     responses[uri] = rec.content_stream().read()
-    assert types.count("response") == 3 and types.count("request") == 3
+    # the three pages and robots.txt (archived as the evidence of what was allowed)
+    assert types.count("response") == 4 and types.count("request") == 4
+    assert types.count("metadata") == 3
+    assert f"{server.url}/robots.txt" in responses
     assert types.count("warcinfo") == len(warcs)
     assert responses[f"{server.url}/view/{YNA_ID}"] == yonhap_fixture(15)
     for w in warcs:  # every record is its own gzip member and the whole file decompresses

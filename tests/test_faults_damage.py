@@ -137,6 +137,11 @@ def test_a_dead_writers_tail_is_cut_but_kept(crawled: Path, tmp_path: Path) -> N
     assert run_cli("--config", str(cfg), "check").returncode == 0
 
 
+def _article_captures(archive: Path) -> list[sqlite3.Row]:
+    """Captures of article pages (robots.txt, feeds and sitemaps are captured too)."""
+    return [r for r in _captures(archive) if r["article_id"] is not None]
+
+
 def _damage_response_of(archive: Path, article_id: str) -> None:
     (row,) = [r for r in _captures(archive) if r["article_id"] == article_id]
     path = archive / row["warc_file"]
@@ -149,7 +154,7 @@ def _damage_response_of(archive: Path, article_id: str) -> None:
 
 def test_reparse_skips_a_damaged_capture_and_finishes(crawled: Path, tmp_path: Path) -> None:
     cfg, archive = _copy(crawled, tmp_path)
-    victim = _captures(archive)[3]["article_id"]
+    victim = _article_captures(archive)[3]["article_id"]
     _damage_response_of(archive, victim)
     result = run_cli("--config", str(cfg), "reparse")
     assert result.returncode == 1, result.stderr
@@ -174,7 +179,7 @@ def test_export_writes_every_other_record_when_a_file_is_missing(
     crawled: Path, tmp_path: Path
 ) -> None:
     cfg, archive = _copy(crawled, tmp_path)
-    victim = _captures(archive)[0]["article_id"]
+    victim = _article_captures(archive)[0]["article_id"]
     _remove_article_file(archive, victim)
     for fmt, extra in (("jsonl", 0), ("csv", 1)):
         result = run_cli("--config", str(cfg), "export", "--format", fmt)
@@ -194,7 +199,7 @@ def test_a_missing_article_file_is_rebuilt(
     crawled: Path, tmp_path: Path, command: list[str]
 ) -> None:
     cfg, archive = _copy(crawled, tmp_path)
-    victim = _captures(archive)[0]["article_id"]
+    victim = _article_captures(archive)[0]["article_id"]
     path = _remove_article_file(archive, victim)
     result = run_cli("--config", str(cfg), *command)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -272,6 +272,11 @@ def test_migration_backfills_search_of_an_older_index(tmp_path: Path) -> None:
     db.execute("DROP INDEX articles_published")
     db.execute("DROP INDEX urls_article")
     db.execute("DROP INDEX captures_file")
+    # and what the later migrations added (captures' record columns, the body column)
+    db.execute("DROP INDEX captures_url_digest")
+    for column in ("record_type", "payload_digest"):
+        db.execute(f"ALTER TABLE captures DROP COLUMN {column}")
+    db.execute("ALTER TABLE articles DROP COLUMN body")
     db.close()
     with Archive(root) as archive:
         version = archive.db.execute("PRAGMA user_version").fetchone()[0]

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sqlite3
 import sys
@@ -16,33 +15,14 @@ from scraper import check, filters, lineage, reparse, revisions, search, stats
 from scraper.cli.common import EXIT_FAILED, EXIT_OK, Paragraphs, config_from
 from scraper.cli.rebuild_cmds import run_rebuild
 from scraper.errors import StoreError
+from scraper.export.table import write_csv
+from scraper.export.wacz import cdxj_of_archive, write_wacz
 from scraper.indexdb import damage_reason
 from scraper.pipeline import Context
 from scraper.polite import Polite
 from scraper.sources import names as source_names
 from scraper.store import Archive
 
-CSV_FIELDS = (
-    "id",
-    "source",
-    "url",
-    "title",
-    "subtitle",
-    "authors",
-    "published_at",
-    "updated_at",
-    "section",
-    "tags",
-    "body",
-    "editor_note",
-    "fetched_at",
-    "content_hash",
-    "parser",
-    "revision",
-    "update_tag",
-    "story_id",
-    "urls",
-)
 _RAW = Paragraphs  # wraps the long one-line descriptions
 
 
@@ -125,17 +105,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser(
         "export",
-        help="stream stored articles as JSON lines or CSV",
-        description="Write every stored article (latest revision) to stdout, oldest first, one "
-        "record at a time (constant memory). JSON lines keep every field; CSV (with a header "
-        "row) flattens lists with ' | '. Both load directly in pandas (read_json(lines=True), "
-        "read_csv) and duckdb (read_json_auto, read_csv_auto). An article whose file is missing or "
-        "unreadable is reported on stderr and skipped; the rest are written, exit 1.",
+        help="stream stored articles as JSON lines or CSV; a WACZ package; a CDXJ index",
+        description="Write every stored article (latest revision) to stdout (or -o FILE), "
+        "oldest first, one record at a time (constant memory). JSON lines and CSV (header row) "
+        "carry every field; CSV cells hold lists as JSON arrays, a null as an empty cell and "
+        'an empty string as "". Both load in pandas and duckdb. --format wacz writes a WACZ '
+        "1.1.1 package (the WARC files, a CDXJ index, pages.jsonl) to -o FILE.wacz for "
+        "pywb / ReplayWeb.page; --format cdxj prints the sorted CDXJ index of every WARC file "
+        "(file names relative to the archive). An article whose file is missing or unreadable is "
+        "reported on stderr and skipped; the rest are written, exit 1.",
         epilog="examples:\n  scraper export --format jsonl > all.jsonl\n"
-        "  scraper export --format csv --source koreaherald --since 2024-01-01 > kh.csv",
+        "  scraper export --format csv --source koreaherald --since 2024-01-01 > kh.csv\n"
+        "  scraper export --format wacz --source yonhap -o yonhap.wacz\n"
+        "  scraper export --format cdxj -o index.cdxj",
         formatter_class=_RAW,
     )
-    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p.add_argument("--format", choices=("jsonl", "csv", "wacz", "cdxj"), default="jsonl")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     _filters(p)
     p.set_defaults(func=cmd_export)
 
@@ -267,34 +253,62 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     config = config_from(args)
     filters.Window.parse(args.since, args.until)
-    out = sys.stdout
+    if args.format == "wacz":
+        return _export_wacz(args, config.archive.path)
     skipped: list[StoreError] = []
 
     def skip(exc: StoreError) -> None:  # one lost file must not cost every record after it
         skipped.append(exc)
         print(f"error: {exc}", file=sys.stderr)
 
-    with Archive(config.archive.path, readonly=True) as archive:
-        records = archive.iter_articles(
+    out = (
+        open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed below)
+        if args.output
+        else sys.stdout
+    )
+    try:
+        with Archive(config.archive.path, readonly=True) as archive:
+            if args.format == "cdxj":
+                out.writelines(line + "\n" for line in cdxj_of_archive(archive.root))
+                return EXIT_OK
+            records = archive.iter_articles(
+                source=args.source,
+                since=args.since,
+                until=args.until,
+                section=args.section,
+                on_error=skip,
+            )
+            if args.format == "jsonl":
+                for article in records:
+                    out.write(json.dumps(article.to_dict(), ensure_ascii=False) + "\n")
+            else:
+                write_csv(out, records)
+    finally:
+        out.flush()
+        if out is not sys.stdout:
+            out.close()
+    return EXIT_FAILED if skipped else EXIT_OK
+
+
+def _export_wacz(args: argparse.Namespace, root: Path) -> int:
+    if not args.output:
+        raise StoreError("--format wacz needs -o FILE.wacz", where="export")
+    if args.section:
+        raise StoreError("--section is not supported with --format wacz", where="export")
+    with Archive(root, readonly=True) as archive:
+        summary = write_wacz(
+            archive.root,
+            archive.db,
+            Path(args.output),
             source=args.source,
             since=args.since,
             until=args.until,
-            section=args.section,
-            on_error=skip,
         )
-        if args.format == "jsonl":
-            for article in records:
-                out.write(json.dumps(article.to_dict(), ensure_ascii=False) + "\n")
-        else:
-            writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
-            writer.writeheader()
-            for article in records:
-                row = article.to_dict()
-                for name in ("authors", "tags", "urls"):
-                    row[name] = " | ".join(row[name])
-                writer.writerow(row)
-    out.flush()
-    return EXIT_FAILED if skipped else EXIT_OK
+    sys.stderr.write(
+        f"wrote {args.output}: {summary.pages} pages, {summary.warc_files} WARC files, "
+        f"{summary.bytes} bytes\n"
+    )
+    return EXIT_OK
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -66,6 +66,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         for target in targets:
             name = target.settings.name
             gate = gates.get(name) or Polite.for_source(ctx.fetcher, ctx.archive, target.settings)
+            gate.warcs = ctx.warcs  # robots.txt is archived too
             gates[name] = gate
             try:
                 with gate.attached():
