@@ -12,11 +12,13 @@ import re
 from dataclasses import dataclass
 
 _TOKEN = re.compile(r"\s+|[^\s]+")
+CONTEXT = 30  # unchanged words shown either side of a change
+SKIP_MIN = 10  # only runs longer than the context by this many words are cut
 
 
 @dataclass(frozen=True)
 class Segment:
-    op: str  # "same" | "del" | "ins"
+    op: str  # "same" | "del" | "ins" | "skip" (unchanged words left out, see ``condensed``)
     text: str
 
 
@@ -30,9 +32,40 @@ class WordDiff:
     def changed(self) -> bool:
         return bool(self.added or self.removed)
 
+    def condensed(self, context: int = CONTEXT) -> tuple[Segment, ...]:
+        """The segments with long unchanged runs cut to ``context`` words either side of a
+        change (a ``skip`` segment stands for the words left out), so a one-word correction
+        in a long article is found at a glance."""
+        out: list[Segment] = []
+        last = len(self.segments) - 1
+        for i, seg in enumerate(self.segments):
+            tokens = _TOKEN.findall(seg.text)
+            if seg.op != "same" or _words(tokens) <= 2 * context + SKIP_MIN:
+                out.append(seg)
+                continue
+            head = _first_words(tokens, context) if i > 0 else []
+            tail = _first_words(tokens[::-1], context)[::-1] if i < last else []
+            if head:
+                out.append(Segment("same", "".join(head)))
+            out.append(Segment("skip", " … "))
+            if tail:
+                out.append(Segment("same", "".join(tail)))
+        return tuple(out)
+
 
 def _words(tokens: list[str]) -> int:
     return sum(1 for t in tokens if not t.isspace())
+
+
+def _first_words(tokens: list[str], count: int) -> list[str]:
+    taken: list[str] = []
+    for token in tokens:
+        if not token.isspace():
+            if count == 0:
+                break
+            count -= 1
+        taken.append(token)
+    return taken
 
 
 def word_diff(old: str, new: str) -> WordDiff:

@@ -8,6 +8,7 @@ import logging
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -16,6 +17,15 @@ from scraper.web.app import create_app
 from scraper.web.readonly import ReadOnlyArchive
 
 log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown (the process then dies of
+    the signal); a signal is how this server is meant to stop, so it exits 0 like ``serve``."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -59,6 +69,6 @@ def serve(
         lifespan="on",
         server_header=False,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     ready(f"http://{shown}:{bound_port}/")
     server.run(sockets=[sock])
