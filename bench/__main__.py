@@ -1,11 +1,12 @@
-"""Run one benchmark by name, or all of them: ``python -m bench [extract|crawl|archive|idle]``."""
+"""Run one benchmark by name, or all of them:
+``python -m bench [extract|crawl|archive|idle|web]``."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-BENCHMARKS = ("extract", "crawl", "archive", "idle")
+BENCHMARKS = ("extract", "crawl", "archive", "idle", "web")
 
 
 def main(argv: list[str]) -> int:

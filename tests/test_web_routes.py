@@ -116,8 +116,8 @@ def test_revisions_page_marks_the_changed_words(client: TestClient) -> None:
     assert r.status_code == 200
     _assert_headers(r)
     assert "Revision 1" in r.text and "Revision 2" in r.text
-    assert "<del>vowed</del>" in r.text
-    assert "<ins>pledged</ins>" in r.text
+    assert "<del>vowed Wednesday</del>" in r.text
+    assert "<ins>pledged Wednesday, in a corrected passage,</ins>" in r.text
     assert "2026-01-02 00:00:00 UTC" in r.text  # capture time of revision 2
     data = client.get(f"/articles/{REVISED_ID}/revisions.json").json()
     assert [v["revision"] for v in data["revisions"]] == [1, 2]

@@ -1,8 +1,10 @@
 """Word-level differences between two texts, for inline highlighting.
 
-The texts are cut into words and the whitespace between them (a blank line stays a paragraph
-break); ``difflib.SequenceMatcher`` aligns the two token lists without its "junk" heuristic,
-which would treat frequent words such as "the" as noise in a long article and misalign it.
+The texts are cut into words, each with the whitespace that follows it (so a blank line stays a
+paragraph break), and aligned on the words alone: a change of spacing is no change, as in
+``content_hash``. ``difflib.SequenceMatcher`` runs without its "junk" heuristic, which would
+treat frequent words such as "the" as noise in a long article and misalign it; whitespace is
+not a token of its own because thousands of identical tokens make the matcher quadratic.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-_TOKEN = re.compile(r"\s+|[^\s]+")
+_TOKEN = re.compile(r"\S+\s*|\s+")
 CONTEXT = 30  # unchanged words shown either side of a change
 SKIP_MIN = 10  # only runs longer than the context by this many words are cut
 
@@ -72,7 +74,9 @@ def word_diff(old: str, new: str) -> WordDiff:
     """``old`` → ``new`` as runs of unchanged, removed and inserted text (adjacent runs of one
     kind merged), with the number of words added and removed."""
     a, b = _TOKEN.findall(old), _TOKEN.findall(new)
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        None, [t.strip() for t in a], [t.strip() for t in b], autojunk=False
+    )
     out: list[Segment] = []
     added = removed = 0
 
@@ -91,6 +95,13 @@ def word_diff(old: str, new: str) -> WordDiff:
             continue
         removed += _words(a[i1:i2])
         added += _words(b[j1:j2])
-        emit("del", a[i1:i2])
-        emit("ins", b[j1:j2])
+        if tag != "replace":
+            emit("del", a[i1:i2])
+            emit("ins", b[j1:j2])
+            continue
+        # "vowed" → "pledged", with the space after them unmarked and shown once
+        old_text, new_text = "".join(a[i1:i2]), "".join(b[j1:j2])
+        emit("del", [old_text.rstrip()])
+        emit("ins", [new_text.rstrip()])
+        emit("same", [new_text[len(new_text.rstrip()) :]])
     return WordDiff(segments=tuple(out), added=added, removed=removed)
