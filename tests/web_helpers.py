@@ -8,9 +8,10 @@ from pathlib import Path
 from scraper.store import Archive
 from scraper.warc import WarcStore
 from tests.archive_helpers import KH3, store, yonhap
-from tests.conftest import FIXTURES
+from tests.conftest import ROOT
 
-HOSTILE = FIXTURES / "web" / "hostile.html"
+# outside tests/fixtures/: not a publisher page, so no golden record (tests/golden)
+HOSTILE = ROOT / "tests" / "fixtures_web" / "hostile.html"
 HOSTILE_ID = "yonhap:AEN20230420009900315"
 HOSTILE_URL = "https://en.yna.co.kr/view/AEN20230420009900315"
 STORY_ROOT = "yonhap:AEN20230419003800320"  # yna_article_11, the first version
