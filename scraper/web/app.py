@@ -268,7 +268,7 @@ def create_app(root: Path, sources: tuple[str, ...]) -> SecurityHeaders:
             headers={
                 "content-security-policy": CAPTURE_CSP,
                 "x-archived-url": quote(stored.uri, safe=":/?&=#%"),
-                "x-archived-date": stored.date,
+                "x-archived-date": stored.date or "",
                 "cache-control": "private, max-age=3600",
             },
         )
