@@ -5,13 +5,17 @@ every page type, JSON variants, 404 and 400 pages, escaping of hostile text, and
 from __future__ import annotations
 
 import re
+import sqlite3
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 from scraper.web.app import CAPTURE_CSP, PAGE_CSP, create_app
+from scraper.web.readonly import Connections
 from tests.web_helpers import (
     HOSTILE_ID,
     KH3_ID,
@@ -252,3 +256,24 @@ def test_failure_is_a_500_page_without_traceback(tmp_path: Path) -> None:
     assert r.status_code == 500
     _assert_headers(r)
     assert "could not be read" in r.text and "Traceback" not in r.text
+
+
+def test_each_thread_gets_its_own_read_only_connection(archive_root: Path) -> None:
+    """Starlette runs the endpoints in a thread pool; a SQLite connection is not to be shared
+    between threads, so each thread opens its own, and keeps it."""
+    connections = Connections(archive_root)
+    barrier = threading.Barrier(3)
+
+    def open_one(_: int) -> int:
+        barrier.wait(5)  # all three threads alive at once: none is reused
+        archive = connections.get()
+        assert connections.get() is archive
+        return id(archive)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        opened = set(pool.map(open_one, range(3)))
+    assert len(opened) == 3
+    archive = connections.get()
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        archive.db.execute("DELETE FROM articles")
+    connections.close_all()
