@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/scraper.toml
-# Debian packages the tests need (tmux: the terminal test of the crawl progress bar)
-SYSDEPS := tmux
+# Debian packages the tests need: tmux (the terminal test of the crawl progress bar), chromium
+# and chromium-driver (the reading room's browser test drives Debian's browser; nothing is
+# downloaded by a test)
+SYSDEPS := tmux chromium chromium-driver
 
 .PHONY: install lock sysdeps lint format test run bench docs clean
 
@@ -26,10 +28,18 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --quiet -o requirements-dev.lock
 
-# installs only what is missing (apt-get, as root); a test that needs one of them fails without it
+# installs only what is missing (apt-get as root or with passwordless sudo; otherwise one line
+# says what to run); a test that needs one of them fails without it, it never skips
 sysdeps:
 	@missing=$$(for p in $(SYSDEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	elif sudo -n true 2>/dev/null; then \
+		sudo -n apt-get update -qq && sudo -n DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+		echo "missing Debian packages: run 'sudo apt-get install -y" $$missing"' (the tests that need them fail until then)"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check scraper tests bench
@@ -46,7 +56,7 @@ test: lint sysdeps
 run: $(STAMP)
 	$(BIN)/scraper --config $(CONFIG) serve
 
-# about 30 minutes on 2 cores, ~2.5 GB in the temp dir while it runs (make bench BENCH=extract: one)
+# about an hour on 2 cores (archive and web each build 100,000 articles), ~2.5 GB in the temp dir while it runs (make bench BENCH=extract: one)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH)
 

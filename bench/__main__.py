@@ -1,4 +1,5 @@
-"""Run one benchmark by name, or all of them: ``python -m bench [extract|crawl|archive|idle]``."""
+"""Run one benchmark by name, or all of them:
+``python -m bench [extract|crawl|archive|idle|web]``."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import sys
 
 from bench import exit_on_sigterm
 
-BENCHMARKS = ("extract", "crawl", "archive", "idle")
+BENCHMARKS = ("extract", "crawl", "archive", "idle", "web")
 # wall time of each on the 2-core development machine (docs/benchmarks.md), to warn before a run
 TAKES = {
     "extract": "~1 min",
     "crawl": "~2-3 min",
     "archive": "~25 min and ~2.5 GB in the temp dir (builds 100,000 articles)",
     "idle": "~70 s",
+    "web": "~25 min (builds its own 100,000-article archive first)",
 }
 
 

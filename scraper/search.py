@@ -119,13 +119,16 @@ def search(
     until: str | None = None,
     section: str | None = None,
     limit: int = 20,
+    offset: int = 0,
+    highlight: tuple[str, str] = ("[", "]"),
 ) -> list[Hit]:
     """Best matches first (bm25), filtered by source, publication date and section.
 
     Two steps, because snippets are costly and SQLite would compute one for every match
     before sorting: rank the matches (rowid and score only), then build the hits of the top
     ``limit``. An unfiltered query that matches more than ``RANK_WINDOW`` articles ranks the
-    most recently stored ``RANK_WINDOW`` of them (see the constant)."""
+    most recently stored ``RANK_WINDOW`` of them (see the constant). ``offset`` skips that many
+    ranked hits (pages); ``highlight`` surrounds each match in the snippet."""
     expression = fts_query(query)
     rank_sql = (
         f"SELECT f.rowid, bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS score "
@@ -145,7 +148,7 @@ def search(
         args.append(floor)
     try:
         ranked = archive.db.execute(
-            rank_sql + where + " ORDER BY score LIMIT ?", (*args, limit)
+            rank_sql + where + " ORDER BY score LIMIT ? OFFSET ?", (*args, limit, offset)
         ).fetchall()
         if not ranked:
             return []
@@ -153,10 +156,10 @@ def search(
         marks = ", ".join("?" for _ in scores)
         rows = archive.db.execute(
             "SELECT f.rowid, a.id, a.published_at, a.title, a.section, "
-            "snippet(articles_fts, 1, '[', ']', ' … ', 12) AS snip FROM articles_fts AS f "
+            "snippet(articles_fts, 1, ?, ?, ' … ', 12) AS snip FROM articles_fts AS f "
             "JOIN articles a ON a.rowid = f.rowid WHERE articles_fts MATCH ? "
             f"AND f.rowid IN ({marks})",
-            (expression, *scores),
+            (*highlight, expression, *scores),
         ).fetchall()
     except sqlite3.OperationalError as exc:
         raise StoreError(f"search failed: {exc}", where=query) from exc

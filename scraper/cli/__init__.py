@@ -17,12 +17,21 @@ from scraper.cli import (
     fetch_cmds,
     rebuild_cmds,
     service_cmds,
+    web_cmds,
 )
 from scraper.cli.common import EXIT_FAILED, EXIT_USAGE, setup_logging
 from scraper.errors import ConfigError, IndexDamaged, ScraperError, UrlRefused, UsageError
 from scraper.indexdb import REBUILD_HINT, damage_reason
 
-COMMANDS = (fetch_cmds, crawl_cmds, service_cmds, archive_cmds, failure_cmds, rebuild_cmds)
+COMMANDS = (
+    fetch_cmds,
+    crawl_cmds,
+    service_cmds,
+    archive_cmds,
+    failure_cmds,
+    rebuild_cmds,
+    web_cmds,
+)
 
 EPILOG = """\
 examples:
