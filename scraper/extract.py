@@ -21,14 +21,14 @@ from urllib.parse import urlsplit
 from charset_normalizer import from_bytes
 
 from scraper import clean, dates
-from scraper.dom import Page, ld_names, ld_text, parse_html
+from scraper.dom import Page, parse_html
 from scraper.errors import ParseError
+from scraper.fallback import extract_fallback
 from scraper.models import Article, content_hash
 from scraper.sources import SOURCES, Extracted, Source
 
 log = logging.getLogger(__name__)
 
-_SITE_SUFFIX = re.compile(r"\s*[|-]\s*(?:Yonhap News Agency|(?:The )?Korea Herald)\s*$")
 MIN_BODY_CHARS = 40  # shorter "bodies" are teasers or chrome, not articles
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
@@ -155,7 +155,8 @@ def extract(
 
     extracted, parser_name = _run_parsers(source, page)
     if extracted is None:
-        extracted, parser_name = _fallback(source, html, url, where)
+        extracted = extract_fallback(source, html, url, native, where)
+        parser_name = f"fallback/{source.name}"
     if len(extracted.body) < MIN_BODY_CHARS:
         raise ParseError("no article text found", where=where)
     if not extracted.title:
@@ -204,57 +205,6 @@ def _run_parsers(source: Source, page: Page) -> tuple[Extracted | None, str]:
         log.info("%s recognised the page but found no title/body; trying the fallback", parser.name)
         break
     return None, ""
-
-
-def _fallback(source: Source, html: str, url: str | None, where: str) -> tuple[Extracted, str]:
-    """Generic extraction for pages no layout parser recognises (layout drift).
-
-    Metadata comes from ld+json, then ``article:``/OpenGraph meta; the text from trafilatura run
-    on the page minus the source's prune rules (its chrome, ads and captions), then through the
-    same cleaning as the site parsers. Images are not reported: trafilatura gives no captions and
-    og:image is a teaser thumbnail."""
-    import trafilatura  # imported lazily: it is slow to import and rarely needed
-
-    page = Page(parse_html(html), url)
-    ld = page.ld_article
-    meta = page.meta
-    if not (ld or (meta.get("og:type") or "").lower() == "article" or _meta_published(page)):
-        raise ParseError("not an article page (no article metadata or layout found)", where=where)
-    pruned = parse_html(html)
-    body = pruned.body
-    if body is not None:
-        for selector in source.prune:
-            for node in body.css(selector):
-                node.remove()
-    doc = trafilatura.bare_extraction(
-        pruned.html or "",
-        url=url,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=False,
-        favor_precision=True,
-    )
-    text = getattr(doc, "text", None) if doc is not None else None
-    if not text:
-        raise ParseError("no article text found", where=where)
-    cleaned = clean.clean_paragraphs(text.split("\n"))
-    title = ld_text(ld.get("headline")) or meta.get("og:title") or getattr(doc, "title", None)
-    title = _SITE_SUFFIX.sub("", title or "")
-    authors = clean.people(ld_names(ld.get("author")))
-    return (
-        Extracted(
-            title=title.strip(),
-            body=cleaned.body,
-            authors=authors or cleaned.authors,
-            published_at=dates.parse_iso(ld_text(ld.get("datePublished"))) or _meta_published(page),
-            updated_at=dates.parse_iso(ld_text(ld.get("dateModified")))
-            or dates.parse_iso(meta.get("article:modified_time")),
-            section=ld_text(ld.get("articleSection")) or meta.get("article:section"),
-            editor_note=cleaned.editor_note,
-            canonical_url=page.canonical,
-        ),
-        "fallback/trafilatura",
-    )
 
 
 def _meta_published(page: Page) -> str | None:
