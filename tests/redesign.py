@@ -15,6 +15,11 @@ recognise):
   no_meta    ``<meta>`` tags removed (charset excepted)
   reorder    the headline block's elements in reverse order (date before headline, …)
   all        every change above at once
+and, beyond the issue's list (EXTRA_KINDS):
+  front      the body container moved to the start of ``<body>``, inside a new ``<main>``
+  split      the body's paragraphs spread over two containers with an ad box between
+  retag      article/header/section/main/aside/center all become ``<div>``
+  no_title   no ``<title>``, no meta, no ld+json
 """
 
 from __future__ import annotations
@@ -111,6 +116,50 @@ def move(html: str, body_sel: str) -> str:
     return out.replace("</body>", f'<div class="moved">{inner}</div></body>', 1)
 
 
+def front(html: str, body_sel: str) -> str:
+    """The body container moved to the very start of ``<body>`` (before the site header)."""
+    tree, out = _serialized(html)
+    node = tree.css_first(body_sel)
+    if node is None or not node.html:
+        return out
+    inner = node.html
+    out = out.replace(inner, "", 1)
+    return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + f"<main>{inner}</main>", out, count=1)
+
+
+def split(html: str, body_sel: str) -> str:
+    """The body's top-level blocks spread over two new containers with an ad box between."""
+    tree, out = _serialized(html)
+    node = tree.css_first(body_sel)
+    if node is None or not node.html:
+        return out
+    kids = [k.html or "" for k in node.iter(include_text=True)]
+    if len([k for k in kids if k.strip()]) < 4:
+        # one wrapper inside (KH-2's text box): split that one's children instead
+        inner = next((k for k in node.iter(include_text=False) if k.tag == "div"), None)
+        return split(html, body_sel + " > div") if inner is not None else out
+    outer = node.html
+    open_end = outer.index(">") + 1
+    close_start = outer.rindex("</")
+    half = len(kids) // 2
+    ad = '<div class="ad"><span>ADVERTISEMENT</span></div>'
+    halves = (
+        f'<div class="part">{"".join(kids[:half])}</div>{ad}'
+        f'<div class="part">{"".join(kids[half:])}</div>'
+    )
+    return out.replace(outer, outer[:open_end] + halves + outer[close_start:], 1)
+
+
+def retag(html: str) -> str:
+    """Sectioning tags swapped for plain ones (article/header/section/main/aside → div)."""
+    return re.sub(r"<(/?)(?:article|header|section|main|aside|center)\b", r"<\1div", html)
+
+
+def no_title(html: str) -> str:
+    """No ``<title>``, no meta, no ld+json: the printed headline is all there is."""
+    return no_meta(no_ldjson(re.sub(r"<title>.*?</title>", "", html, flags=re.S)))
+
+
 def no_ldjson(html: str) -> str:
     return re.sub(r"<script[^>]*application/ld\+json[^>]*>.*?</script>", "", html, flags=re.S)
 
@@ -147,8 +196,13 @@ def variant(page: Path, kind: str, keep_names: bool = False) -> str:
         "no_ldjson": no_ldjson,
         "no_meta": no_meta,
         "reorder": lambda h: reorder(h, block_sel, first_n),
+        "front": lambda h: front(h, body_sel),
+        "split": lambda h: split(h, body_sel),
+        "retag": retag,
+        "no_title": no_title,
     }
-    chosen = list(steps) if kind == "all" else [kind] if kind in steps else []
+    core = ("wrap", "move", "no_ldjson", "no_meta", "reorder")
+    chosen = list(core) if kind == "all" else [kind] if kind in steps else []
     for step in chosen:
         html = steps[step](html)
     if not keep_names:
@@ -157,6 +211,8 @@ def variant(page: Path, kind: str, keep_names: bool = False) -> str:
 
 
 KINDS = ("rename", "wrap", "move", "no_ldjson", "no_meta", "reorder", "all")
+# beyond the issue's list, to keep the rules honest: moved first, split, retagged, no <title>
+EXTRA_KINDS = ("front", "split", "retag", "no_title")
 PAGE_URLS = {
     "kh1_view_20230419000612": "https://www.koreaherald.com/view.php?ud=20230419000612",
     "kh2_view_20241106050843": "https://www.koreaherald.com/view.php?ud=20241106050843",
@@ -236,7 +292,7 @@ def run_one(page: Path, kind: str, keep_names: bool = False) -> Outcome:
 def run_all() -> list[Outcome]:
     return [
         run_one(page, kind, keep)
-        for kind in KINDS
+        for kind in (*KINDS, *EXTRA_KINDS)
         for keep in ((False, True) if kind != "rename" else (False,))
         for page in fixture_pages()
     ]
