@@ -64,6 +64,8 @@ class ServiceConfig:
     stop_grace: float = 7.0  # seconds a stop waits for a running crawl before abandoning it
     failure_threshold: int = 3  # consecutive failed runs of a source before it is backed off
     backoff_max: float = 21600.0  # longest pause of a failing source (seconds)
+    drift_window: int = 50  # layout-drift alarm: the last N new articles of a source …
+    drift_threshold: float = 0.5  # … of which this share came from the fallback parser
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,10 @@ def build_config(data: dict[str, Any], path: Path | None = None) -> Config:
             s, "failure_threshold", int, ServiceConfig.failure_threshold, "service"
         ),
         backoff_max=ServiceConfig.backoff_max,
+        drift_window=r.take(s, "drift_window", int, ServiceConfig.drift_window, "service"),
+        drift_threshold=r.take(
+            s, "drift_threshold", float, ServiceConfig.drift_threshold, "service"
+        ),
     )
     if "backoff_max" in s:
         try:
@@ -200,6 +206,12 @@ def build_config(data: dict[str, Any], path: Path | None = None) -> Config:
         )
     if service.failure_threshold < 1:
         problems.append("service.failure_threshold must be 1 or more")
+    if service.drift_window < 1:
+        problems.append("service.drift_window must be 1 or more")
+    if not 0 < service.drift_threshold <= 1:
+        problems.append(
+            f"service.drift_threshold must be over 0 and at most 1, got {service.drift_threshold}"
+        )
 
     sources: dict[str, SourceConfig] = {}
     raw_sources = data.get("sources", {name: {} for name in KNOWN_SOURCES})

@@ -95,7 +95,11 @@ def _work(root: str, job: _Job) -> _Outcome:
 
 
 def _jobs(
-    archive: Archive, summary: ReparseSummary, source: str | None, since: str | None
+    archive: Archive,
+    summary: ReparseSummary,
+    source: str | None,
+    since: str | None,
+    parser: str | None = None,
 ) -> list[_Job]:
     sql = (
         "SELECT a.id, a.path, r.warc_file, r.warc_offset, "
@@ -111,6 +115,10 @@ def _jobs(
     if since:
         sql += " AND a.published_at >= ?"
         args.append(since)
+    if parser:
+        # "fallback" selects every fallback/<source> record; "koreaherald/kh1" one parser
+        sql += " AND (a.parser = ? OR substr(a.parser, 1, ?) = ?)"
+        args.extend([parser, str(len(parser) + 1), parser + "/"])
     jobs = []
     # read first: rewriting records while a cursor walks the same table could revisit rows
     for row in archive.db.execute(sql + " ORDER BY a.rowid", args).fetchall():
@@ -130,16 +138,18 @@ def reparse(
     *,
     source: str | None = None,
     since: str | None = None,
+    parser: str | None = None,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ReparseSummary:
-    """Re-extract every stored article (of ``source``, published on or after ``since``).
+    """Re-extract every stored article (of ``source``, published on or after ``since``, made by
+    ``parser``: a full name such as ``koreaherald/kh1`` or a prefix such as ``fallback``).
 
     Extraction runs in ``workers`` processes (default: one per core; parsing is CPU-bound and
     the GIL would serialize threads); this process alone writes files and the index."""
     summary = ReparseSummary()
     stamp = now_iso()
-    jobs = _jobs(archive, summary, source, since)
+    jobs = _jobs(archive, summary, source, since, parser)
     workers = workers or os.cpu_count() or 1
     root = str(archive.root)
     if workers > 1 and len(jobs) >= POOL_MIN_JOBS:

@@ -11,6 +11,7 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
+from scraper import drift
 from scraper.cli.common import EXIT_FAILED, EXIT_OK, config_from
 from scraper.config import Config
 from scraper.errors import ConfigError
@@ -45,8 +46,10 @@ STATUS_HELP = """\
 Per source: the last scheduled run (start, duration, result, counts, error), the next run,
 articles in the archive (total, first archived today, UTC), failed runs, and the share of
 records that needed the fallback parser, with a layout-drift warning when that share over the
-last 24 hours jumps against the share before. Reads the archive only; works whether or not the
-service runs. Exit 0, or 1 when some source's last run failed."""
+last 24 hours jumps against the share before, or when at least service.drift_threshold of the
+last service.drift_window new articles came from the fallback (the drift alarm). Reads the
+archive only; works whether or not the service runs. Exit 0, or 1 when some source's last
+run failed."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -190,13 +193,31 @@ def _status_text(st: SourceStatus, running: bool, now: datetime) -> list[str]:
     return lines
 
 
+def _drift_text(d: drift.Drift) -> list[str]:
+    lines = [
+        f"  drift      {d.share:.1%} of the last {d.articles} new articles from the fallback "
+        f"(alarm at {d.threshold:.0%} of the last {d.window})"
+    ]
+    if d.alarm:
+        lines.append(
+            "  WARNING    layout drift: no layout parser recognises most new pages; add one "
+            "(docs/extraction.md), then `scraper reparse --parser fallback`"
+        )
+    return lines
+
+
 def status_report(config: Config, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     holder = serving(config.archive.path)
     with Archive(config.archive.path) as archive:
         state = ServiceState(archive.db)
         statuses = [state.status(name, now) for name in config.sources]
+        window, threshold = config.service.drift_window, config.service.drift_threshold
+        drifts = {
+            name: drift.measure(archive.db, name, window, threshold) for name in config.sources
+        }
     return {
+        "drifts": drifts,
         "service": {
             "running": holder is not None,
             "pid": holder.pid if holder else None,
@@ -220,6 +241,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             "service": service,
             "sources": {st.source: _status_dict(st, running) for st in statuses},
         }
+        for name, measured in report["drifts"].items():
+            doc["sources"][name]["fallback"]["last_n"] = measured.to_dict()
         out.write(json.dumps(doc, indent=2) + "\n")
     else:
         if running:
@@ -228,7 +251,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             out.write("service    not running\n")
         out.write(f"archive    {config.archive.path}\n")
         for st in statuses:
-            out.write("\n" + "\n".join(_status_text(st, running, now)) + "\n")
+            lines = _status_text(st, running, now) + _drift_text(report["drifts"][st.source])
+            out.write("\n" + "\n".join(lines) + "\n")
     out.flush()
     failing = any(st.last_run is not None and st.last_run.result == "failed" for st in statuses)
     return EXIT_FAILED if failing else EXIT_OK
