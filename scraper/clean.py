@@ -91,6 +91,8 @@ _DATE_LABELS = re.compile(
     re.I,
 )
 _DATE_LINE_MAX_CHARS = 90
+# a byline or an editor's note on its own is one short line
+_LOOSE_MAX_CHARS = 300
 
 
 def is_person(name: str) -> bool:
@@ -285,7 +287,9 @@ def clean_paragraphs(paragraphs: Iterable[str], captions: Iterable[str] = ()) ->
         # a new lead or tail, so peel again until nothing moves (cleaning stays idempotent).
         rest: list[str] = []
         for p in tail.paragraphs:
-            if (names := parse_byline(p)) is not None:
+            if not p.startswith(("By", "(ATTN")) or len(p) > _LOOSE_MAX_CHARS:
+                rest.append(p)  # the common case, kept cheap: a body paragraph
+            elif (names := parse_byline(p)) is not None:
                 loose_authors.extend(n for n in names if n not in loose_authors)
             elif "\n" not in p and is_editor_note(p):
                 loose_note = loose_note or p.strip()

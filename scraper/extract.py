@@ -5,9 +5,9 @@ The cascade, in order (docs/extraction.md has the details):
   2. decode once and parse once into a ``Page`` (tree + meta tags read in one pass);
   3. find the source from the page's canonical / og:url link, else from the URL given;
   4. the first of the source's layout parsers that recognises the page;
-  5. otherwise (or if it found no title/body) the generic fallback, for pages with article
-     metadata only: ld+json / OpenGraph metadata and trafilatura on the page minus the source's
-     prune rules, cleaned like the rest, stamped ``fallback/trafilatura``;
+  5. otherwise (or if it found no title/body) the source-aware fallback (``scraper.fallback``):
+     what the site prints, whatever its class names, cleaned like the rest, stamped
+     ``fallback/<source>``; it refuses only pages with no headline or no article text;
   6. a record needs a native id, a title and a body of at least ``MIN_BODY_CHARS``.
 """
 
