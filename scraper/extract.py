@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from charset_normalizer import from_bytes
@@ -23,7 +24,7 @@ from charset_normalizer import from_bytes
 from scraper import clean, dates
 from scraper.dom import Page, parse_html
 from scraper.errors import ParseError
-from scraper.fallback import extract_fallback
+from scraper.fallback import extract_fallback, printed_dates
 from scraper.models import Article, content_hash
 from scraper.sources import SOURCES, Extracted, Source
 
@@ -154,6 +155,13 @@ def extract(
         raise ParseError(f"not a {source.name} article URL", where=where)
 
     extracted, parser_name = _run_parsers(source, page)
+    if extracted is not None and extracted.published_at is None:
+        # the layout parser's date selectors missed (a moved date line): the shared rules
+        # read the printed date near the headline, as the fallback does
+        published, updated = printed_dates(html, url, native)
+        extracted = replace(
+            extracted, published_at=published, updated_at=extracted.updated_at or updated
+        )
     if extracted is None:
         extracted = extract_fallback(source, html, url, native, where)
         parser_name = f"fallback/{source.name}"

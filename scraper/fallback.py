@@ -48,9 +48,13 @@ log = logging.getLogger(__name__)
 
 # never article text, whatever the class names
 NEVER_CONTENT = (
-    "script", "style", "noscript", "template", "iframe", "svg", "form", "button", "select",
-    "input", "textarea", "nav", "footer", "ins", "object", "embed", "video", "audio", "canvas",
+    "script", "style", "noscript", "template", "iframe", "svg", "button", "select", "input",
+    "textarea", "ins", "object", "embed", "video", "audio", "canvas",
 )  # fmt: skip
+# page furniture by its tag, dropped unless a redesign put the article itself inside one (some
+# sites wrap the whole page in a <form>): then it holds more than this much non-link text
+FURNITURE = "nav, footer, form"
+FURNITURE_MAX_TEXT = 600
 _LEAF = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "li", "pre", "dd", "dt"})
 _INLINE = frozenset(
     {"a", "abbr", "b", "cite", "code", "em", "font", "i", "mark", "q", "s", "small", "span",
@@ -235,6 +239,13 @@ def _drop_video_boxes(body: LexborNode) -> None:
         (box or player).remove()
 
 
+def _drop_furniture(body: LexborNode) -> None:
+    for node in body.css(FURNITURE):
+        text = normalize_line(node.text(deep=True, separator=" "))
+        if len(text) - _link_chars(node) <= FURNITURE_MAX_TEXT:
+            node.remove()
+
+
 def _drop_link_lists(container: LexborNode) -> None:
     """Related-article lists, keyword and share boxes: blocks that are mostly link text."""
     for node in container.css("ul, ol, dl, div, section, aside, table, h2, h3, h4, h5, h6"):
@@ -287,12 +298,20 @@ def header_facts(found: list[_Block], title_node: LexborNode | None, day: date |
     if title_node is not None:
         key = title_node.mem_id
         at = next((i for i, b in enumerate(found) if b.node.mem_id == key), 0)
-    order = sorted(range(len(found)), key=lambda i: abs(i - at))[: 2 * HEADER_REACH]
+    nearest = sorted(range(len(found)), key=lambda i: abs(i - at))
     published = updated = None
     authors: tuple[str, ...] = ()
     labelled = False
-    for i in order:
+    for rank, i in enumerate(nearest):
         text = found[i].text
+        near = rank < 2 * HEADER_REACH
+        # beyond the header's reach (a redesign may print the date under the article), only a
+        # line that is nothing but a date, or a labelled one, counts
+        far_ok = "published" in text.lower() or clean.is_date_line(text)
+        if not near and (published is not None or not far_ok):
+            if published is not None and updated is not None:
+                break
+            continue
         pub, upd = sitetext.dates_in_line(text)
         is_labelled = "published" in text.lower()
         believable = pub and sitetext.agrees_with_id(pub, day)
@@ -300,9 +319,27 @@ def header_facts(found: list[_Block], title_node: LexborNode | None, day: date |
             published, labelled = pub, is_labelled
         if upd and updated is None and sitetext.agrees_with_id(upd, day):
             updated = upd
-        if not authors:
+        if near and not authors:
             authors = sitetext.byline_in_line(text)
     return _Header(published, updated, authors)
+
+
+def printed_dates(html: str, url: str | None, native_id: str) -> tuple[str | None, str | None]:
+    """(published, updated) as printed near the headline, for a layout parser whose own date
+    selectors found nothing (the date line moved); the id's day at 00:00 KST as a last resort."""
+    tree = parse_html(html)
+    _, title_node = headline(Page(tree, url), tree)
+    body = tree.body
+    if body is None:
+        return None, None
+    remove(body, NEVER_CONTENT)
+    day = sitetext.id_date(native_id)
+    head = header_facts(blocks(body), title_node, day)
+    return head.published or _day_start(day), head.updated
+
+
+def _day_start(day: date | None) -> str | None:
+    return dates.iso(datetime.combine(day, time(0, 0), tzinfo=dates.KST)) if day else None
 
 
 def extract_fallback(
@@ -322,6 +359,7 @@ def extract_fallback(
         raise ParseError("not an article page (no body)", where=where)
     _drop_video_boxes(body)
     remove(body, NEVER_CONTENT)
+    _drop_furniture(body)
     found = blocks(body)
     day = sitetext.id_date(native_id)
     head = header_facts(found, title_node, day)
@@ -349,9 +387,9 @@ def extract_fallback(
     )
     if published is None:
         published = head.published
-    if published is None and day is not None:
+    if published is None:
         # last resort: the day the id names (midnight KST); better than no date for ordering
-        published = dates.iso(datetime.combine(day, time(0, 0), tzinfo=dates.KST))
+        published = _day_start(day)
     authors = clean.people(ld_names(ld.get("author"))) or cleaned.authors or head.authors
     return Extracted(
         title=title,

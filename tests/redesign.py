@@ -20,6 +20,7 @@ and, beyond the issue's list (EXTRA_KINDS):
   split      the body's paragraphs spread over two containers with an ad box between
   retag      article/header/section/main/aside/center all become ``<div>``
   no_title   no ``<title>``, no meta, no ld+json
+  date_below the printed date line moved below the article, no meta, no ld+json
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ _LAYOUTS = {
     "kh1": ("#articleText", "div.view_bg", 3),
     "kh2": ("div.news_text_area", "div.news_title_area", 0),
     "kh3": ("article.article-body", "div.article-head", 0),
+}
+# layout → the element that prints the date (and, on KH-3, the byline)
+_DATE_LINES = {
+    "yna": "header.title-article01 div.info-con",
+    "kh1": "div.view_tit_byline_r",
+    "kh2": "p.news_date",
+    "kh3": "div.article-info",
 }
 # what the seed document and the sites print that is never article text (tests/fixtures/seed_*)
 JUNK = (
@@ -160,6 +168,18 @@ def no_title(html: str) -> str:
     return no_meta(no_ldjson(re.sub(r"<title>.*?</title>", "", html, flags=re.S)))
 
 
+def date_below(html: str, date_sel: str) -> str:
+    """The printed date line moved from the headline block to the end of ``<body>``; meta and
+    ld+json removed too, so the printed line is the only clue."""
+    tree, out = _serialized(no_meta(no_ldjson(html)))
+    node = tree.css_first(date_sel)
+    if node is None or not node.html:
+        return out
+    frag = node.html
+    out = out.replace(frag, "", 1)
+    return out.replace("</body>", f"<div>{frag}</div></body>", 1)
+
+
 def no_ldjson(html: str) -> str:
     return re.sub(r"<script[^>]*application/ld\+json[^>]*>.*?</script>", "", html, flags=re.S)
 
@@ -200,6 +220,7 @@ def variant(page: Path, kind: str, keep_names: bool = False) -> str:
         "split": lambda h: split(h, body_sel),
         "retag": retag,
         "no_title": no_title,
+        "date_below": lambda h: date_below(h, _DATE_LINES[layout_of(page)]),
     }
     core = ("wrap", "move", "no_ldjson", "no_meta", "reorder")
     chosen = list(core) if kind == "all" else [kind] if kind in steps else []
@@ -212,7 +233,7 @@ def variant(page: Path, kind: str, keep_names: bool = False) -> str:
 
 KINDS = ("rename", "wrap", "move", "no_ldjson", "no_meta", "reorder", "all")
 # beyond the issue's list, to keep the rules honest: moved first, split, retagged, no <title>
-EXTRA_KINDS = ("front", "split", "retag", "no_title")
+EXTRA_KINDS = ("front", "split", "retag", "no_title", "date_below")
 PAGE_URLS = {
     "kh1_view_20230419000612": "https://www.koreaherald.com/view.php?ud=20230419000612",
     "kh2_view_20241106050843": "https://www.koreaherald.com/view.php?ud=20241106050843",
