@@ -139,3 +139,17 @@ def test_printed_date_lines_and_loose_bylines_are_not_body_text() -> None:
     assert cleaned.editor_note == "(ATTN: ADDS comments in paras 3-4)"
     # a sentence that mentions a date is text, not a date line
     assert not clean.is_date_line("The vote is at 15:00 April 19, 2023, officials said.")
+
+
+def test_text_too_thin_to_score_goes_to_trafilatura() -> None:
+    # twenty lines under 25 characters: no block scores, so no container is chosen and the
+    # last resort (trafilatura minus the source's prune rules) reads the text
+    lines = "".join(f"<p>Line {i} of a verse.</p>" for i in range(20))
+    html = (
+        "<html><head><title>Verse | Yonhap News Agency</title>"
+        "<meta property='og:type' content='article'></head>"
+        f"<body><h1>Verse</h1><div>{lines}</div><footer>Back To Top</footer></body></html>"
+    )
+    article = extract(html, YNA_URL)
+    assert article.parser == "fallback/yonhap" and article.title == "Verse"
+    assert article.body.split("\n\n") == [f"Line {i} of a verse." for i in range(20)]
