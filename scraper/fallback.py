@@ -10,7 +10,7 @@ The cascade (thresholds are the named constants below):
      (readability's rule); the best container is widened to the smallest ancestor holding
      ``WIDEN_SHARE`` of the page's prose (a body split over several boxes);
   4. inside it, photo boxes (the smallest element around an ``<img>`` with little text) become
-     images and captions, link lists and headings are dropped, and the paragraphs go through the
+     images and captions, blocks of mostly link text are dropped, and the paragraphs go through the
      same cleaning as the layout parsers' (``scraper.clean``: chrome lines, trailers, notes,
      bylines, repeated captions);
   5. dates from the printed date line next to the headline ("Published : …", "15:29 April 19,
@@ -373,6 +373,7 @@ def extract_fallback(
         _drop_link_lists(container)
         cleaned = clean.clean_paragraphs(block_paragraphs(container), captions)
     if cleaned is None or not cleaned.body:
+        log.debug("%s: no text-dense container; trying trafilatura", where)
         cleaned = _trafilatura(source, html, url)
     if not title:
         raise ParseError("not an article page (no headline)", where=where)
