@@ -33,8 +33,9 @@ second signal abandons running crawls at once. Only one `serve` may use an archi
 <archive>/serve.lock); `scraper crawl` and `scraper fetch` may run alongside it.
 
 With --health-port N (or service.health_port), http://127.0.0.1:N/healthz answers 200 while the
-scheduler runs and not every source is failing (503 otherwise), and /metrics gives Prometheus
-text metrics."""
+scheduler runs and not every source is failing (503 otherwise; "status": "degraded", still
+200, while a source's layout-drift alarm is on: service.drift_window, service.drift_threshold),
+and /metrics gives Prometheus text metrics."""
 
 SERVE_EPILOG = """\
 examples:
