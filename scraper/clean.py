@@ -4,8 +4,10 @@
   1. whitespace is normalized and soft line breaks inside prose are joined (Yonhap wraps some
      sentences with ``<br>``);
   2. paragraphs and lines that are page chrome ("Back To Top", "MOST POPULAR", ad labels,
-     newsletter pitches) and paragraphs that repeat an image caption are dropped;
-  3. the lead is peeled: "(ATTN: …)" → ``editor_note``, "By …" → ``authors``;
+     newsletter pitches, printed date lines) and paragraphs that repeat an image caption are
+     dropped;
+  3. the lead is peeled: "(ATTN: …)" → ``editor_note``, "By …" → ``authors`` (also when one of
+     them stands alone further down);
   4. the tail is peeled: "(END)", "(MORE)", the reporter's e-mail, a closing "By …" byline;
   5. consecutive duplicate paragraphs are dropped.
 Every function is pure and idempotent: cleaning a cleaned body changes nothing (a property test
