@@ -4,8 +4,10 @@
   1. whitespace is normalized and soft line breaks inside prose are joined (Yonhap wraps some
      sentences with ``<br>``);
   2. paragraphs and lines that are page chrome ("Back To Top", "MOST POPULAR", ad labels,
-     newsletter pitches) and paragraphs that repeat an image caption are dropped;
-  3. the lead is peeled: "(ATTN: …)" → ``editor_note``, "By …" → ``authors``;
+     newsletter pitches, printed date lines) and paragraphs that repeat an image caption are
+     dropped;
+  3. the lead is peeled: "(ATTN: …)" → ``editor_note``, "By …" → ``authors`` (also when one of
+     them stands alone further down);
   4. the tail is peeled: "(END)", "(MORE)", the reporter's e-mail, a closing "By …" byline;
   5. consecutive duplicate paragraphs are dropped.
 Every function is pure and idempotent: cleaning a cleaned body changes nothing (a property test
@@ -18,6 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from scraper import dates
 from scraper.dom import normalize_line
 
 # "By Kang Yoon-seung", "By Kim Eun-jung and Lee Minji", "By Park Han-na, Lee Jung-joo"
@@ -82,6 +85,16 @@ _NEWSLETTER = re.compile(r"\bnewsletters?\b", re.I)
 _PITCH = re.compile(r"\b(?:inbox|subscribe|sign up|sign-up)\b", re.I)
 _PITCH_MAX_CHARS = 200
 _COPYRIGHT = re.compile(r"^(?:\(C\)|©|copyright\b).{0,120}all rights reserved\.?$", re.I)
+# a printed date line ("Published : Apr 19, 2023 - 15:51", "15:29 April 19, 2023"): what is left
+# once the date and its labels are taken out must be nothing
+_DATE_LABELS = re.compile(
+    r"\b(?:Published|Updated|Posted|Modified|Last updated|All News)\b"
+    r"|[A-Za-z]{3,9}\.?|\d+|[:.,/|·-]",
+    re.I,
+)
+_DATE_LINE_MAX_CHARS = 90
+# a byline or an editor's note on its own is one short line
+_LOOSE_MAX_CHARS = 300
 
 
 def is_person(name: str) -> bool:
@@ -133,7 +146,15 @@ def is_chrome(text: str) -> bool:
         return True
     if len(t) <= _PITCH_MAX_CHARS and _NEWSLETTER.search(t) and _PITCH.search(t):
         return True
-    return bool(_COPYRIGHT.match(t))
+    return bool(_COPYRIGHT.match(t)) or is_date_line(t)
+
+
+def is_date_line(text: str) -> bool:
+    """A line that is only a printed date, with or without its label: page chrome in a body."""
+    t = text.strip()
+    if len(t) > _DATE_LINE_MAX_CHARS or ":" not in t or dates.parse_human(t) is None:
+        return False
+    return not _DATE_LABELS.sub("", t).strip()
 
 
 def join_soft_breaks(paragraph: str) -> str:
@@ -260,10 +281,35 @@ def clean_paragraphs(paragraphs: Iterable[str], captions: Iterable[str] = ()) ->
             kept.append(p)
     lead = take_lead(kept)
     tail = take_tail(list(lead.paragraphs))
+    loose_authors: list[str] = []
+    loose_note: str | None = None
+    while True:
+        # a byline or an editor's note printed on its own further down (a redesign may put the
+        # photo or the headline block first): metadata, never body text. Dropping one may bare
+        # a new lead or tail, so peel again until nothing moves (cleaning stays idempotent).
+        rest: list[str] = []
+        for p in tail.paragraphs:
+            if not p.startswith(("By", "(ATTN")) or len(p) > _LOOSE_MAX_CHARS:
+                rest.append(p)  # the common case, kept cheap: a body paragraph
+            elif (names := parse_byline(p)) is not None:
+                loose_authors.extend(n for n in names if n not in loose_authors)
+            elif "\n" not in p and is_editor_note(p):
+                loose_note = loose_note or p.strip()
+            else:
+                rest.append(p)
+        if len(rest) == len(tail.paragraphs):
+            break
+        loose_authors.extend(a for a in tail.authors if a not in loose_authors)
+        again = take_lead(rest)
+        loose_note = loose_note or again.editor_note
+        loose_authors.extend(a for a in again.authors if a not in loose_authors)
+        tail = take_tail(list(again.paragraphs))
+        loose_authors.extend(a for a in tail.authors if a not in loose_authors)
     out: list[str] = []
     for p in tail.paragraphs:
         if not (out and out[-1] == p):
             out.append(p)
     authors = list(lead.authors)
-    authors.extend(a for a in tail.authors if a not in authors)
-    return Cleaned(body="\n\n".join(out), authors=tuple(authors), editor_note=lead.editor_note)
+    authors.extend(a for a in (*tail.authors, *loose_authors) if a not in authors)
+    note = lead.editor_note or loose_note
+    return Cleaned(body="\n\n".join(out), authors=tuple(authors), editor_note=note)

@@ -136,6 +136,10 @@ class ServiceConfig:
     stop_grace: Annotated[Float, Field(gt=0, le=8)] = 7.0
     failure_threshold: Annotated[Int, Field(ge=1)] = 3  # failed runs in a row before backoff
     backoff_max: Seconds = 21600.0  # longest pause of a failing source
+    # layout-drift alarm: the last N new articles of a source, of which this share came from
+    # the fallback parser
+    drift_window: Annotated[Int, Field(ge=1)] = 50
+    drift_threshold: Annotated[Float, Field(gt=0, le=1)] = 0.5
 
 
 @dataclass(frozen=True, config=_SCHEMA)

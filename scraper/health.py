@@ -5,6 +5,8 @@ A stdlib ``http.server`` in one daemon thread. It never touches the archive: it 
 microseconds and cannot contend with a crawl for the SQLite write lock.
 
     /healthz   200 while the scheduler runs and not every source is failing, else 503; JSON body
+               whose "status" is "ok", "degraded" (still 200: some source's layout-drift alarm
+               is on, scraper/drift.py) or "unhealthy" (503)
     /metrics   Prometheus text exposition format 0.0.4
 """
 
@@ -38,6 +40,9 @@ class SourceHealth:
     next_run_ts: float | None = None
     articles_total: int | None = None
     fallback_total: int | None = None
+    # layout drift (scraper/drift.py): fallback share of the last N new articles, alarm on/off
+    drift_share: float | None = None
+    drift_alarm: bool = False
     runs: dict[str, int] = field(default_factory=dict)  # result -> runs since start
     articles: dict[str, int] = field(default_factory=dict)  # new/revised/unchanged/failed
 
@@ -54,9 +59,15 @@ class HealthSnapshot:
             self.sources and all(s.failing or s.overdue for s in self.sources)
         )
 
+    @property
+    def degraded(self) -> bool:
+        """Working, but some source's records come from the fallback parser (layout drift)."""
+        return any(s.drift_alarm for s in self.sources)
+
     def to_dict(self) -> dict[str, object]:
+        status = "unhealthy" if not self.healthy else "degraded" if self.degraded else "ok"
         return {
-            "status": "ok" if self.healthy else "unhealthy",
+            "status": status,
             "alive": self.alive,
             "sources": {
                 s.source: {
@@ -66,6 +77,8 @@ class HealthSnapshot:
                     "consecutive_failures": s.consecutive_failures,
                     "last_run": s.last_run_ts,
                     "next_run": s.next_run_ts,
+                    "layout_drift": s.drift_alarm,
+                    "fallback_share_recent": s.drift_share,
                 }
                 for s in self.sources
             },
@@ -145,6 +158,19 @@ def render_metrics(snap: HealthSnapshot) -> str:
         "counter",
         "Articles in the archive extracted by the fallback parser.",
         per_source(lambda s: s.fallback_total),
+    )
+    m.family(
+        "scraper_fallback_share",
+        "gauge",
+        "Share of the source's last N new articles extracted by the fallback parser "
+        "(service.drift_window).",
+        per_source(lambda s: s.drift_share),
+    )
+    m.family(
+        "scraper_layout_drift",
+        "gauge",
+        "1 when scraper_fallback_share is at or over service.drift_threshold.",
+        per_source(lambda s: int(s.drift_alarm) if s.drift_share is not None else None),
     )
     m.family(
         "scraper_crawl_runs_total",

@@ -135,7 +135,11 @@ def _one_line(text: str) -> str:
 
 
 def _jobs(
-    archive: Archive, summary: ReparseSummary, source: str | None, since: str | None
+    archive: Archive,
+    summary: ReparseSummary,
+    source: str | None,
+    since: str | None,
+    parser: str | None = None,
 ) -> list[_Job]:
     sql = (
         "SELECT a.id, a.path, r.warc_file, r.warc_offset, "
@@ -147,6 +151,10 @@ def _jobs(
     )
     conditions, args = filters.where(source=source, since=since, prefix="a.")
     sql += conditions
+    if parser:
+        # "fallback" selects every fallback/<source> record; "koreaherald/kh1" one parser
+        sql += " AND (a.parser = ? OR substr(a.parser, 1, ?) = ?)"
+        args.extend([parser, str(len(parser) + 1), parser + "/"])
     jobs = []
     # read first: rewriting records while a cursor walks the same table could revisit rows
     for row in archive.db.execute(sql + " ORDER BY a.rowid", args).fetchall():
@@ -173,16 +181,18 @@ def reparse(
     *,
     source: str | None = None,
     since: str | None = None,
+    parser: str | None = None,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ReparseSummary:
-    """Re-extract every stored article (of ``source``, published on or after ``since``).
+    """Re-extract every stored article (of ``source``, published on or after ``since``, made by
+    ``parser``: a full name such as ``koreaherald/kh1`` or a prefix such as ``fallback``).
 
     Extraction runs in ``workers`` processes (default: one per core; parsing is CPU-bound and
     the GIL would serialize threads); this process alone writes files and the index."""
     summary = ReparseSummary()
     stamp = now_iso()
-    jobs = _jobs(archive, summary, source, since)
+    jobs = _jobs(archive, summary, source, since, parser)
     workers = workers or os.cpu_count() or 1
     root = str(archive.root)
     if workers > 1 and len(jobs) >= POOL_MIN_JOBS:

@@ -39,6 +39,7 @@ from apscheduler.schedulers.base import STATE_RUNNING
 from scraper.config import Config, HttpConfig, SourceConfig
 from scraper.crawl import SourceSummary, crawl_source
 from scraper.dates import now_iso
+from scraper.drift import Drift, DriftWatch, measure
 from scraper.errors import ConfigError, ScraperError
 from scraper.fetch import Fetcher
 from scraper.health import HealthServer, HealthSnapshot, SourceHealth
@@ -129,6 +130,7 @@ class _Live:
     last_duration_s: float | None = None
     next_run_ts: float | None = None
     articles: ArticleCounts | None = None
+    drift: Drift | None = None
     runs: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
 
@@ -179,6 +181,7 @@ class Service:
         self._mutex = threading.Lock()
         self._running: dict[str, _Run] = {}
         self._live = {name: _Live(name) for name in self.sources}
+        self._drift_watch = DriftWatch()
 
     # -- start ----------------------------------------------------------------------------------
     def start(self, health_port: int | None = None) -> None:
@@ -202,6 +205,7 @@ class Service:
                 live = self._live[name]
                 live.consecutive_failures = saved.consecutive_failures
                 live.articles = state.article_counts(name)
+                live.drift = self._measure_drift(state, name)
                 first = now + timedelta(milliseconds=10)
                 if saved.backoff_until and datetime.fromisoformat(saved.backoff_until) > first:
                     first = datetime.fromisoformat(saved.backoff_until)  # a pause survives restarts
@@ -291,6 +295,9 @@ class Service:
                 if run_id is not None:
                     state.finish_run(run_id, result, summary, error)
                 counts = state.article_counts(name)
+                drift = self._measure_drift(state, name)
+                with self._mutex:
+                    self._live[name].drift = drift
             except (ScraperError, sqlite3.Error) as exc:
                 log.error("crawl %s: cannot record the run: %s", name, exc)
                 counts = None
@@ -414,6 +421,13 @@ class Service:
         when: datetime | None = job.next_run_time if job is not None else None
         return when
 
+    def _measure_drift(self, state: ServiceState, name: str) -> Drift:
+        """The source's layout-drift figure; logs once when it crosses the threshold."""
+        cfg = self.config.service
+        drift = measure(state.db, name, cfg.drift_window, cfg.drift_threshold)
+        self._drift_watch.update(drift)
+        return drift
+
     # -- health ---------------------------------------------------------------------------------
     def alive(self) -> bool:
         return bool(self.scheduler.state == STATE_RUNNING) and not self.stop.is_set()
@@ -438,6 +452,8 @@ class Service:
                     next_run_ts=live.next_run_ts,
                     articles_total=live.articles.total if live.articles else None,
                     fallback_total=live.articles.fallback if live.articles else None,
+                    drift_share=live.drift.share if live.drift else None,
+                    drift_alarm=live.drift.alarm if live.drift else False,
                     runs=dict(live.runs),
                     articles=dict(live.outcomes),
                 )

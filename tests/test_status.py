@@ -89,7 +89,10 @@ def test_status_reports_runs_counts_failures_and_a_layout_drift(tmp_path: Path) 
 
     doc = json.loads(run_cli("--config", str(cfg), "status", "--json").stdout)
     y = doc["sources"]["yonhap"]
+    last_n = y["fallback"].pop("last_n")
     assert y["fallback"] == {"share": round(7 / 29, 4), "share_24h": 0.75, "drift": True}
+    # the drift alarm over the last 50 new articles: 7 of 29 is under the 0.5 threshold
+    assert (last_n["articles"], last_n["fallback"], last_n["alarm"]) == (29, 7, False)
     assert y["last_run"]["result"] == "partial" and y["runs_total"] == 1
     k = doc["sources"]["koreaherald"]
     assert k["consecutive_failures"] == 2 and k["backoff_until"] == until

@@ -146,13 +146,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "Records whose output changes are rewritten with the new parser stamp (parser, "
         "parsed_at); their revision number does not change. Running it twice changes nothing "
         "the second time. A missing article file is rebuilt from its capture. A damaged capture "
-        "is reported by article id and skipped; exit 1 when some capture could not be "
-        "re-extracted.",
+        "is reported by article id and skipped. After adding a parser for a new layout, "
+        "--parser fallback re-extracts only the records the fallback made. Exit 1 when some "
+        "capture could not be re-extracted.",
         epilog="examples:\n  scraper reparse\n  scraper reparse --source koreaherald "
-        "--since 2024-11-01",
+        "--since 2024-11-01\n  scraper reparse --parser fallback",
         formatter_class=_RAW,
     )
     _filters(p, until=False, section=False)
+    p.add_argument(
+        "--parser",
+        metavar="NAME",
+        help="only records made by this parser: a full name (koreaherald/kh1) or its first "
+        "part (fallback = every fallback/<source> record)",
+    )
     p.set_defaults(func=cmd_reparse)
 
     p = sub.add_parser(
@@ -330,7 +337,7 @@ def cmd_reparse(args: argparse.Namespace) -> int:
     config = config_from(args)
     filters.Window.parse(args.since, None)
     with Archive(config.archive.path) as archive:
-        summary = reparse.reparse(archive, source=args.source, since=args.since)
+        summary = reparse.reparse(archive, source=args.source, since=args.since, parser=args.parser)
     for error in summary.errors:
         print(f"error: {error}", file=sys.stderr)
     print(summary.line())

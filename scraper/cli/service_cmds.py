@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from scraper import failures
+from scraper import drift, failures
 from scraper.cli.common import EXIT_FAILED, EXIT_OK, Paragraphs, config_from
 from scraper.config import Config
 from scraper.errors import ConfigError
@@ -34,8 +34,9 @@ second signal abandons running crawls at once. Only one `serve` may use an archi
 <archive>/serve.lock); `scraper crawl` and `scraper fetch` may run alongside it.
 
 With --health-port N (or service.health_port), http://127.0.0.1:N/healthz answers 200 while the
-scheduler runs and not every source is failing (503 otherwise), and /metrics gives Prometheus
-text metrics."""
+scheduler runs and not every source is failing (503 otherwise; "status": "degraded", still
+200, while a source's layout-drift alarm is on: service.drift_window, service.drift_threshold),
+and /metrics gives Prometheus text metrics."""
 
 SERVE_EPILOG = """\
 examples:
@@ -47,8 +48,10 @@ STATUS_HELP = """\
 Per source: the last scheduled run (start, duration, result, counts, error), the next run,
 articles in the archive (total, first archived today, UTC), failed runs, and the share of
 records that needed the fallback parser, with a layout-drift warning when that share over the
-last 24 hours jumps against the share before. Reads the archive only; works whether or not the
-service runs. Exit 0, or 1 when some source's last run failed."""
+last 24 hours jumps against the share before, or when at least service.drift_threshold of the
+last service.drift_window new articles came from the fallback (the drift alarm). Reads the
+archive only; works whether or not the service runs. Exit 0, or 1 when some source's last
+run failed."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -205,6 +208,19 @@ def _dead_runs(st: SourceStatus, holder: LockHolder | None) -> SourceStatus:
     return replace(st, last_run=stopped)
 
 
+def _drift_text(d: drift.Drift) -> list[str]:
+    lines = [
+        f"  drift      {d.share:.1%} of the last {d.articles} new articles from the fallback "
+        f"(alarm at {d.threshold:.0%} of the last {d.window})"
+    ]
+    if d.alarm:
+        lines.append(
+            "  WARNING    layout drift: no layout parser recognises most new pages; add one "
+            "(docs/extraction.md), then `scraper reparse --parser fallback`"
+        )
+    return lines
+
+
 def status_report(config: Config, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     holder = serving(config.archive.path)
@@ -212,7 +228,12 @@ def status_report(config: Config, now: datetime | None = None) -> dict[str, Any]
         state = ServiceState(archive.db)
         statuses = [_dead_runs(state.status(name, now), holder) for name in config.sources]
         url_states = failures.counts(archive)
+        window, threshold = config.service.drift_window, config.service.drift_threshold
+        drifts = {
+            name: drift.measure(archive.db, name, window, threshold) for name in config.sources
+        }
     return {
+        "drifts": drifts,
         "service": {
             "running": holder is not None,
             "pid": holder.pid if holder else None,
@@ -243,6 +264,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                 for st in statuses
             },
         }
+        for name, measured in report["drifts"].items():
+            doc["sources"][name]["fallback"]["last_n"] = measured.to_dict()
         out.write(json.dumps(doc, indent=2) + "\n")
     else:
         if running:
@@ -251,7 +274,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             out.write("service    not running\n")
         out.write(f"archive    {config.archive.path}\n")
         for st in statuses:
-            lines = _status_text(st, running, now)
+            lines = _status_text(st, running, now) + _drift_text(report["drifts"][st.source])
             urls = failures.render_counts(report["url_states"].get(st.source))
             lines.append(f"  urls       {urls} (scraper failures)")
             out.write("\n" + "\n".join(lines) + "\n")

@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborNode
 
-from scraper import clean, dates
+from scraper import clean, dates, sitetext
 from scraper.dom import (
     Page,
     block_paragraphs,
@@ -35,7 +35,6 @@ from scraper.models import Image
 from scraper.sources.base import Extracted, Source, UrlForm
 
 HOME = "https://www.koreaherald.com"
-_TITLE_SUFFIX = re.compile(r"\s*[-|]\s*(?:The )?Korea Herald\s*$", re.I)
 # ads and widgets that appear inside article bodies on every layout (docs/sources-evidence.md:
 # the seed document's stray "피터빈트" ad link, AdSense slots)
 _BODY_CHROME = (
@@ -73,7 +72,7 @@ def _meta_dates(page: Page) -> tuple[str | None, str | None]:
 
 def _title_from_meta(page: Page) -> str:
     title = page.meta.get("og:title") or first_text(page.tree, "title") or ""
-    return _TITLE_SUFFIX.sub("", title)
+    return sitetext.strip_site_name(title)
 
 
 def _image_box(img: LexborNode, stop: LexborNode) -> LexborNode | None:

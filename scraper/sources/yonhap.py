@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborNode
 
-from scraper import clean, dates
+from scraper import clean, dates, sitetext
 from scraper.dom import Page, block_paragraphs, first_text, hashtags, normalize_line, remove
 from scraper.models import Image
 from scraper.sources.base import Extracted, Source, UrlForm
@@ -93,8 +93,7 @@ class Y1:
         title = first_text(page.tree, self.TITLE)
         if title:
             return title
-        og = page.meta.get("og:title") or ""
-        return re.sub(r"\s*\|\s*Yonhap News Agency$", "", og)
+        return sitetext.strip_site_name(page.meta.get("og:title") or "")
 
     def images(self, body: LexborNode, title: str) -> tuple[Image, ...]:
         """Photos in the body with their captions. Video boxes (``figure.video-zone``, a YouTube
