@@ -249,7 +249,7 @@ def _capture(root: Path, response: _Response) -> Capture | Evidence | None:
         fh.seek(rec.offset)
         http = next(iter(ArchiveIterator(fh))).http_headers
     headers = {k.lower(): v for k, v in http.headers} if http else {}
-    # a revisit: the headers of this fetch, the body of the response it refers to
+    # the headers of this fetch; the body of this record, or for a revisit of its original
     body_file, body_offset, body_length = response.body
     with (root / body_file).open("rb") as fh:
         fh.seek(body_offset)
@@ -265,7 +265,9 @@ def _capture(root: Path, response: _Response) -> Capture | Evidence | None:
     ref = _ref(response)
     payload = ref
     if rec.kind == "revisit":
-        payload = WarcRef(body_file, body_offset, body_length, rec.refers_to, uri=rec.uri)
+        payload = WarcRef(
+            body_file, body_offset, body_length, rec.refers_to, rec.uri, "response", rec.digest
+        )
     return Capture(
         ref=ref,
         url=url,
