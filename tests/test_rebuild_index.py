@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -27,6 +28,7 @@ from scraper.rebuild import captures as captures_module
 from scraper.rebuild.captures import read_captures
 from scraper.state import ServeLock
 from scraper.store import Archive
+from scraper.warc import payload_digest
 from tests.conftest import ROOT, run_cli, write_config
 from tests.mirror import build_mirror
 from tests.server import FixtureServer, yonhap_fixture
@@ -49,12 +51,13 @@ def catalog(archive: Path) -> dict[str, list[tuple[Any, ...]]]:
                 db,
                 "SELECT id, source, native_id, url, title, published_at, updated_at, section, "
                 "parser, content_hash, revision, path, first_fetched_at, fetched_at, story_id, "
-                "n_authors, n_images, body_chars FROM articles ORDER BY id",
+                "n_authors, n_images, body_chars, body FROM articles ORDER BY id",
             ),
             "captures": _rows(
                 db,
                 "SELECT article_id, url, status, fetched_at, warc_file, warc_offset, "
-                "warc_length, record_id FROM captures ORDER BY warc_file, warc_offset",
+                "warc_length, record_id, record_type, payload_digest FROM captures "
+                "ORDER BY warc_file, warc_offset",
             ),
             "revisions": _rows(
                 db,
@@ -66,6 +69,7 @@ def catalog(archive: Path) -> dict[str, list[tuple[Any, ...]]]:
                 "SELECT url, source, kind, article_id, state, http_status, etag, last_modified "
                 "FROM urls WHERE kind = 'article' ORDER BY url",
             ),
+            "foreign key faults": _rows(db, "PRAGMA foreign_key_check"),
             "search": _rows(
                 db,
                 "SELECT a.id FROM articles_fts f JOIN articles a ON a.rowid = f.rowid "
@@ -112,7 +116,14 @@ def test_rebuild_restores_the_catalog_of_a_damaged_index(crawled: tuple[Path, Pa
     assert len(before["articles"]) == 19
     revisions = [r for r in before["revisions"] if r[0] == REVISED_ID]
     assert [r[1] for r in revisions] == [1, 2]
-    assert len([c for c in before["captures"] if c[0] == REVISED_ID]) == 3
+    # the repeated unchanged fetch is a revisit record now, still a capture of its own
+    assert [c[8] for c in before["captures"] if c[0] == REVISED_ID] == [
+        "response",
+        "response",
+        "revisit",
+    ]
+    evidence = [c for c in before["captures"] if c[0] is None]  # robots.txt, feeds, sections
+    assert len(evidence) == 12 and all(c[9] for c in before["captures"])
     assert before["search"], "the search term must find something to compare"
     assert all(u[6] for u in before["urls"])  # ETags recorded
 
@@ -127,14 +138,15 @@ def test_rebuild_restores_the_catalog_of_a_damaged_index(crawled: tuple[Path, Pa
 
     rebuilt = run_cli("--config", str(cfg), "rebuild-index")
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert "rebuilt the index: 19 articles, 20 revisions, 21 captures" in rebuilt.stdout
+    # 21 article captures, and (since evidence is archived) 12 without article
+    assert "rebuilt the index: 19 articles, 20 revisions, 33 captures (12 of" in rebuilt.stdout
     [aside] = archive.glob("index.sqlite.damaged-*[0-9]Z")
     assert aside.read_bytes() == damaged  # moved aside, byte for byte
     assert not list(archive.glob(".rebuild-*"))
 
     after = catalog(archive)
-    for table in ("articles", "captures", "revisions", "urls", "search"):
-        assert after[table] == before[table], table
+    assert after == before
+    assert after["foreign key faults"] == [] and all(a[-1] for a in after["articles"])  # bodies
     found = run_cli("--config", str(cfg), "search", "satellite")
     assert found.returncode == 0 and found.stdout.count("yonhap:") == len(before["search"])
     checked = run_cli("--config", str(cfg), "check")
@@ -285,19 +297,21 @@ def test_rebuild_reads_metadata_linked_by_record_id_and_responses_without_any(
         rows = archive.db.execute(
             "SELECT article_id, url, warc_offset, fetched_at FROM captures ORDER BY id"
         ).fetchall()
+        # captures.url is the URL that answered (the record's target), as a fetch writes it;
+        # the canonical URL the metadata names goes to ``urls``
         assert [tuple(r) for r in rows] == [
             (
                 "yonhap:AEN20230419000952325",
-                "https://en.yna.co.kr/view/AEN20230419000952325",
+                with_meta,
                 offsets[with_meta],
                 "2026-01-01T00:00:00+00:00",
             ),
-            (
-                "yonhap:AEN20230419003800320",
-                "https://en.yna.co.kr/view/AEN20230419003800320",
-                offsets[without],
-                "2026-01-02T00:00:00+00:00",
-            ),
+            ("yonhap:AEN20230419003800320", without, offsets[without], "2026-01-02T00:00:00+00:00"),
+        ]
+        urls = archive.db.execute("SELECT url FROM urls ORDER BY url").fetchall()
+        assert [r[0] for r in urls] == [
+            "https://en.yna.co.kr/view/AEN20230419000952325",
+            "https://en.yna.co.kr/view/AEN20230419003800320",
         ]
         etags = archive.db.execute("SELECT etag FROM urls ORDER BY url").fetchall()
         assert [r[0] for r in etags] == ['"e0"', '"e1"']
@@ -305,6 +319,63 @@ def test_rebuild_reads_metadata_linked_by_record_id_and_responses_without_any(
     with Archive(root) as archive:
         report = check.check(archive)
     assert report.ok, report.unrepaired
+
+
+def test_rebuild_of_an_archive_written_before_revisits(tmp_path: Path) -> None:
+    """The layout before revisits and evidence: response, request, then metadata under the
+    page's own URI (``WARC-Refers-To``) naming the requested canonical URL. The rows come out
+    as a fetch writes them now: the response record alone, its type and payload digest."""
+    root = tmp_path / "archive"
+    path = root / "warc" / "yonhap" / "2026-01-01-00001.warc.gz"  # the old file name
+    path.parent.mkdir(parents=True)
+    url = "http://127.0.0.1:9/view/AEN20230419003800320"
+    body = yonhap_fixture(11)
+    with path.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=True, warc_version="WARC/1.1")
+        writer.write_record(writer.create_warcinfo_record(path.name, {"software": "test"}))
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        response = writer.create_warc_record(
+            url, "response", payload=io.BytesIO(body), length=len(body), http_headers=http
+        )
+        rid = response.rec_headers.get_header("WARC-Record-ID")
+        offset = fh.tell()
+        writer.write_record(response)
+        length = fh.tell() - offset
+        request = writer.create_warc_record(
+            url,
+            "request",
+            payload=io.BytesIO(b""),
+            length=0,
+            http_headers=StatusAndHeaders("GET / HTTP/1.1", [], is_http_request=True),
+            warc_headers_dict={"WARC-Concurrent-To": rid},
+        )
+        writer.write_record(request)
+        data = json.dumps({"canonical_url": REVISED_URL, "article_id": REVISED_ID}).encode()
+        meta = writer.create_warc_record(
+            url,
+            "metadata",
+            payload=io.BytesIO(data),
+            length=len(data),
+            warc_content_type="application/json",
+            warc_headers_dict={"WARC-Refers-To": rid},
+        )
+        writer.write_record(meta)
+    summary = rebuild_index(root)
+    assert (summary.captures, summary.evidence, summary.not_articles) == (1, 0, 0)
+    with Archive(root, readonly=True) as archive:
+        [row] = archive.db.execute(
+            "SELECT article_id, url, warc_offset, warc_length, record_id, record_type, "
+            "payload_digest FROM captures"
+        ).fetchall()
+        assert tuple(row) == (
+            REVISED_ID,
+            url,
+            offset,
+            length,
+            rid,
+            "response",
+            payload_digest(body),
+        )
 
 
 def test_captures_read_in_worker_processes_match_a_serial_read(
@@ -323,8 +394,10 @@ def test_captures_read_in_worker_processes_match_a_serial_read(
     expected = read_captures(root, serial, workers=1)
     monkeypatch.setattr(captures_module, "POOL_MIN_JOBS", 1)
     assert read_captures(root, pooled, workers=2) == expected
-    assert len(expected) == 2 and serial == pooled
-    assert (pooled.responses, pooled.not_articles) == (3, 1)
+    assert len(expected.articles) == 2 and serial == pooled
+    # a response with neither metadata nor an article URL is evidence (a feed, robots.txt)
+    assert len(expected.evidence) == 1 and expected.evidence[0].ref.uri.endswith("/not-an-article")
+    assert (pooled.responses, pooled.not_articles) == (3, 0)
 
 
 def test_damage_inside_a_warc_costs_only_the_damaged_capture(crawled: tuple[Path, Path]) -> None:
@@ -346,6 +419,45 @@ def test_damage_inside_a_warc_costs_only_the_damaged_capture(crawled: tuple[Path
     after = catalog(archive)
     assert after["captures"] == [c for c in before["captures"] if c != victim]
     assert after["articles"] == before["articles"]  # the article file still stands
+
+
+OLD_KH = "/view.php?ud=20230419000999"  # an old link that now 301s to /article/10604071
+OLD_KH_PUBLIC = f"https://www.koreaherald.com{OLD_KH}"
+
+
+def test_a_redirecting_old_link_rebuilds_to_the_same_captures(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """Each fetch of an old Korea Herald link archives its 301 hop, then the page (a revisit
+    the second time); the catalog has one row per fetch, for the URL that answered."""
+    build_mirror(server)
+    server.add(OLD_KH, b"moved", status=301, headers={"Location": "/article/10604071"}, etag=False)
+    cfg = write_config(tmp_path, server.url)
+    for command in (["crawl"], ["fetch", OLD_KH_PUBLIC], ["fetch", OLD_KH_PUBLIC]):
+        done = run_cli("--config", str(cfg), *command)
+        assert done.returncode == 0, done.stderr
+    archive = tmp_path / "archive"
+    before = catalog(archive)
+    hops = []
+    for path in archive.glob("warc/koreaherald/*.warc.gz"):
+        with path.open("rb") as fh:
+            hops += [
+                record.rec_headers.get_header("WARC-Target-URI")
+                for record in ArchiveIterator(fh)
+                if record.http_headers is not None and record.http_headers.get_statuscode() == "301"
+            ]
+    assert len(hops) == 2 and all(h.endswith(OLD_KH) for h in hops)  # archived, not cataloged
+    answered = [c for c in before["captures"] if c[1].endswith("/article/10604071")]
+    # the crawl fetched the page itself; each fetch of the old link then got the same bytes
+    assert [c[8] for c in answered] == ["response", "revisit", "revisit"]
+    assert not [c for c in before["captures"] if c[1].endswith(OLD_KH)]
+    assert [u for u in before["urls"] if u[0] == OLD_KH_PUBLIC]  # the URL it was fetched under
+
+    (archive / "index.sqlite").unlink()
+    rebuilt = run_cli("--config", str(cfg), "rebuild-index")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "2 redirect hops" in rebuilt.stdout
+    assert catalog(archive) == before
 
 
 def test_rebuild_refuses_while_the_service_holds_the_archive(tmp_path: Path) -> None:

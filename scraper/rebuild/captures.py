@@ -1,5 +1,6 @@
-"""The captures in the WARC files: every response record, linked to its metadata record, and
-re-extracted with the current parsers (see the package docstring for the two formats)."""
+"""The captures in the WARC files: every response and revisit record, linked to its metadata
+record, and re-extracted with the current parsers (see the package docstring for the formats).
+A revisit is read with the body of the response it refers to (``WARC-Refers-To``)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ import mmap
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
 from warcio.archiveiterator import ArchiveIterator
 
-from scraper.errors import ParseError
+from scraper.errors import ParseError, StoreError
 from scraper.extract import extract
+from scraper.fetch import REDIRECT_STATUSES
 from scraper.models import Article
 from scraper.rebuild.summary import ProgressFn, RebuildSummary
 from scraper.sources import SOURCES, Source
@@ -44,30 +46,55 @@ class _Record:
     date: str
     status: int
     meta: dict[str, Any] | None  # a metadata record's JSON
+    digest: str = ""  # WARC-Payload-Digest (a response's or revisit's)
+    refers_to: str = ""  # a revisit's WARC-Refers-To: the response holding its body
 
 
 @dataclass(frozen=True)
 class _Response:
+    """A response or revisit record, with where its body is (for a revisit: the original's)."""
+
     file: str
     record: _Record
-    length: int  # the exchange's span (current format) or the response record alone
     meta: dict[str, Any] | None
+    body: tuple[str, int, int] | None = None  # file, offset, length of the body's response
 
 
 @dataclass(frozen=True)
 class Capture:
-    """A response record that extracts as an article."""
+    """A response (or revisit) record that extracts as an article."""
 
-    ref: WarcRef
-    url: str  # the canonical URL it was fetched under
+    ref: WarcRef  # the record itself, as ``captures`` points at it
+    url: str  # the canonical URL it was fetched under (the requested one, before redirects)
     status: int
     fetched_at: str
     article: Article
     etag: str | None
     last_modified: str | None
+    payload: WarcRef  # the response holding the body (``ref`` itself unless a revisit)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A response (or revisit) of robots.txt, a feed, a sitemap or a section page: a
+    ``captures`` row without article (scraper/evidence.py)."""
+
+    ref: WarcRef
+    status: int
+    fetched_at: str
+
+
+@dataclass(frozen=True)
+class Found:
+    """What ``read_captures`` found: article captures per article id, in capture order, and
+    the evidence captures."""
+
+    articles: dict[str, list[Capture]]
+    evidence: list[Evidence]
 
 
 # -- reading WARC files ---------------------------------------------------------------------
+_CAPTURED = ("response", "revisit")  # the records a ``captures`` row points at
 _GZIP_MAGIC = b"\x1f\x8b\x08"  # each record is its own gzip member, so each starts so
 
 
@@ -121,7 +148,7 @@ def _parse(member: bytes, offset: int) -> _Record | None:
                 data = json.loads(rec.content_stream().read())
                 meta = data if isinstance(data, dict) else None
         status = 0
-        if rec.rec_type == "response" and rec.http_headers is not None:
+        if rec.rec_type in _CAPTURED and rec.http_headers is not None:
             with contextlib.suppress(TypeError, ValueError):
                 status = int(rec.http_headers.get_statuscode())
     except Exception:  # warcio raises many kinds on a record it cannot parse
@@ -139,12 +166,16 @@ def _parse(member: bytes, offset: int) -> _Record | None:
         date=h.get_header("WARC-Date") or "",
         status=status,
         meta=meta,
+        digest=h.get_header("WARC-Payload-Digest") or "",
+        refers_to=(h.get_header("WARC-Refers-To") or "") if rec.rec_type == "revisit" else "",
     )
 
 
 def _responses(rel: str, records: list[_Record]) -> list[_Response]:
-    """The responses of one file with their metadata, linked by record id or by position."""
-    by_id = {r.record_id: r for r in records if r.kind == "response"}
+    """The responses and revisits of one file with their metadata, linked by record id or
+    by position. Redirect hops are left out: the catalog has a row for the response that
+    answered only (``Archive.save``, ``add_capture``); the fetcher never ends on a 3xx."""
+    by_id = {r.record_id: r for r in records if r.kind in _CAPTURED}
     meta_for: dict[str, dict[str, Any]] = {}
     for i, rec in enumerate(records):
         if rec.kind != "metadata" or rec.meta is None:
@@ -152,25 +183,16 @@ def _responses(rel: str, records: list[_Record]) -> list[_Response]:
         target = next((link for link in rec.links if link in by_id), None)
         if target is None:  # no link: the response just before it, same target URI
             for prev in reversed(records[:i]):
-                if prev.kind == "response":
+                if prev.kind in _CAPTURED:
                     target = prev.record_id if prev.uri == rec.uri else None
                     break
         if target is not None:
             meta_for.setdefault(target, rec.meta)
-    out = []
-    for i, rec in enumerate(records):
-        if rec.kind != "response":
-            continue
-        # the exchange this writer appends in one piece: the response and the records that
-        # follow it naming it with the same target URI (request, metadata); a metadata record
-        # with its own URI (``urn:…``) means a writer that points at the response alone
-        end = rec.offset + rec.length
-        for nxt in records[i + 1 :]:
-            if rec.record_id not in nxt.links or nxt.uri != rec.uri:
-                break
-            end = nxt.offset + nxt.length
-        out.append(_Response(rel, rec, end - rec.offset, meta_for.get(rec.record_id)))
-    return out
+    return [
+        _Response(rel, rec, meta_for.get(rec.record_id))
+        for rec in records
+        if rec.kind in _CAPTURED and rec.status not in REDIRECT_STATUSES
+    ]
 
 
 def _canonical(uri: str) -> tuple[Source, str] | None:
@@ -182,19 +204,56 @@ def _canonical(uri: str) -> tuple[Source, str] | None:
     return None
 
 
-def _capture(fh: Any, response: _Response) -> Capture | None:
-    """Re-extract one response; None when it is not an article for the current parsers."""
-    rec = response.record
+def _fetched_under(response: _Response) -> tuple[Source, str] | None:
+    """The source and canonical URL an article exchange was fetched under, as the crawler's
+    target had it: the requested URL (metadata since revisits: ``requested_url``, before any
+    redirect), else the metadata's ``canonical_url`` (older writers: the requested one), else
+    the URL that answered."""
     meta = response.meta or {}
-    found = _canonical(str(meta.get("canonical_url") or rec.uri))
+    for uri in (meta.get("requested_url"), meta.get("canonical_url"), response.record.uri):
+        if uri and (found := _canonical(str(uri))) is not None:
+            return found
+    return None
+
+
+def _ref(response: _Response) -> WarcRef:
+    rec = response.record
+    return WarcRef(
+        response.file,
+        rec.offset,
+        rec.length,
+        rec.record_id,
+        uri=rec.uri,
+        record_type=rec.kind,
+        payload_digest=rec.digest,
+    )
+
+
+def _capture(root: Path, response: _Response) -> Capture | Evidence | None:
+    """Re-extract one response; an ``Evidence`` when it belongs to no article exchange (no
+    metadata, no article URL), None when it does but is no article for the current parsers."""
+    rec = response.record
+    fetched_at = rec.date.replace("Z", "+00:00")
+    found = _fetched_under(response)
     if found is None:
+        if response.meta is None:
+            return Evidence(ref=_ref(response), status=rec.status, fetched_at=fetched_at)
         return None
     source, url = found
-    fh.seek(rec.offset)
-    record = next(iter(ArchiveIterator(fh)))
-    headers = {k.lower(): v for k, v in record.http_headers.headers} if record.http_headers else {}
-    body = record.content_stream().read()
-    fetched_at = rec.date.replace("Z", "+00:00")
+    if response.body is None:
+        raise StoreError(
+            f"revisit of a record that is not readable ({rec.refers_to})",
+            where=f"{response.file}@{rec.offset}",
+        )
+    with (root / response.file).open("rb") as fh:
+        fh.seek(rec.offset)
+        http = next(iter(ArchiveIterator(fh))).http_headers
+    headers = {k.lower(): v for k, v in http.headers} if http else {}
+    # the headers of this fetch; the body of this record, or for a revisit of its original
+    body_file, body_offset, body_length = response.body
+    with (root / body_file).open("rb") as fh:
+        fh.seek(body_offset)
+        body = next(iter(ArchiveIterator(fh))).content_stream().read()
     article = extract(
         body,
         url,
@@ -203,35 +262,62 @@ def _capture(fh: Any, response: _Response) -> Capture | None:
         content_type=headers.get("content-type"),
         where=f"{response.file}@{rec.offset}",
     )
+    ref = _ref(response)
+    payload = ref
+    if rec.kind == "revisit":
+        payload = WarcRef(
+            body_file, body_offset, body_length, rec.refers_to, rec.uri, "response", rec.digest
+        )
     return Capture(
-        ref=WarcRef(response.file, rec.offset, response.length, rec.record_id),
+        ref=ref,
         url=url,
         status=rec.status,
         fetched_at=fetched_at,
         article=article,
         etag=headers.get("etag"),
         last_modified=headers.get("last-modified"),
+        payload=payload,
     )
 
 
 @dataclass(frozen=True)
 class _Outcome:
-    capture: Capture | None = None  # None: not an article for the current parsers
+    capture: Capture | Evidence | None = None  # None: not an article for the current parsers
     error: str | None = None  # the record scanned but does not read back
 
 
 def _work(root: str, response: _Response) -> _Outcome:
     """One response, in a worker process (or not): read it back and re-extract it."""
     try:
-        with (Path(root) / response.file).open("rb") as fh:
-            return _Outcome(capture=_capture(fh, response))
+        return _Outcome(capture=_capture(Path(root), response))
     except ParseError as exc:
         log.info("not an article: %s", exc)
         return _Outcome()
+    except StoreError as exc:  # a revisit whose original is in no readable record
+        return _Outcome(error=f"{exc.where}: {exc.message}")
     except Exception as exc:  # warcio and zlib raise many kinds on a bad record
         where = f"{response.file}@{response.record.offset}"
         # (warcio's messages carry the undecodable bytes: the class name says enough)
         return _Outcome(error=f"{where}: record does not read back ({exc.__class__.__name__})")
+
+
+def _with_bodies(responses: list[_Response]) -> list[_Response]:
+    """Each response with where its body is: its own record, or for a revisit the response
+    it refers to, in any file (None when that one is not readable)."""
+    bodies = {
+        r.record.record_id: (r.file, r.record.offset, r.record.length)
+        for r in responses
+        if r.record.kind == "response"
+    }
+    return [
+        replace(
+            r,
+            body=bodies.get(r.record.refers_to)
+            if r.record.kind == "revisit"
+            else (r.file, r.record.offset, r.record.length),
+        )
+        for r in responses
+    ]
 
 
 def read_captures(
@@ -240,8 +326,9 @@ def read_captures(
     progress: ProgressFn | None = None,
     *,
     workers: int | None = None,
-) -> dict[str, list[Capture]]:
-    """Every article capture under ``warc/``, per article id, in capture order.
+) -> Found:
+    """Every capture under ``warc/``: article captures per article id in capture order, and
+    the evidence captures.
 
     Re-extraction runs in ``workers`` processes (default: one per core), as ``reparse`` does:
     it is CPU-bound, and the GIL would serialize threads."""
@@ -254,9 +341,13 @@ def read_captures(
         for stretch in damage:
             summary.unreadable.append(f"{rel}: {stretch}")
             log.warning("%s: %s; see scraper check", rel, stretch)
+        summary.redirects += sum(
+            1 for r in records if r.kind in _CAPTURED and r.status in REDIRECT_STATUSES
+        )
         responses.extend(_responses(rel, records))
         if progress is not None:
             progress("warc", n, len(files))
+    responses = _with_bodies(responses)
     summary.responses = len(responses)
     workers = workers or os.cpu_count() or 1
     pool = None
@@ -267,20 +358,22 @@ def read_captures(
         )
     else:
         outcomes = (_work(str(root), response) for response in responses)
-    found: dict[str, list[Capture]] = {}
+    found = Found(articles={}, evidence=[])
     try:
         for n, outcome in enumerate(outcomes, 1):
             if outcome.error is not None:
                 summary.unreadable.append(outcome.error)
             elif outcome.capture is None:
                 summary.not_articles += 1
+            elif isinstance(outcome.capture, Evidence):
+                found.evidence.append(outcome.capture)
             else:
-                found.setdefault(outcome.capture.article.id, []).append(outcome.capture)
+                found.articles.setdefault(outcome.capture.article.id, []).append(outcome.capture)
             if progress is not None:
                 progress("captures", n, len(responses))
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    for captures in found.values():
+    for captures in found.articles.values():
         captures.sort(key=lambda c: (c.fetched_at, c.ref.file, c.ref.offset))
     return found

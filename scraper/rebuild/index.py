@@ -15,7 +15,7 @@ from urllib.parse import quote
 from scraper import crashpoints, lineage
 from scraper.errors import StoreError
 from scraper.models import Article
-from scraper.rebuild.captures import Capture, read_captures
+from scraper.rebuild.captures import Capture, Evidence, read_captures
 from scraper.rebuild.summary import ProgressFn, RebuildSummary
 from scraper.state import serving
 from scraper.store import Archive, _atomic_write, article_relpath, dump_article
@@ -119,7 +119,11 @@ def plan(
 
 
 def _fill(
-    archive: Archive, plans: list[_Plan], summary: RebuildSummary, progress: ProgressFn | None
+    archive: Archive,
+    plans: list[_Plan],
+    evidence: list[Evidence],
+    summary: RebuildSummary,
+    progress: ProgressFn | None,
 ) -> None:
     """Write every article, revision, capture and URL into a fresh index, with the store's own
     insert functions, in first-fetch order (so lineage sees earlier versions first)."""
@@ -137,23 +141,23 @@ def _fill(
             )
             for number, (old, capture) in enumerate(item.earlier, 1):
                 rev = old.evolve(revision=number, story_id=story, urls=latest.urls)
-                archive._put_revision(db, rev, capture.ref)
-            ref = item.latest_capture.ref if item.latest_capture else None
+                archive._put_revision(db, rev, capture.payload)
+            ref = item.latest_capture.payload if item.latest_capture else None
             archive._put_revision(db, final, ref)
             summary.articles += 1
             summary.revisions += len(item.earlier) + 1
             _urls(archive, db, item, summary)
             if progress is not None:
                 progress("articles", n, len(plans))
-        captures = sorted(
-            (c for p in plans for c in p.captures),
-            key=lambda c: (c.fetched_at, c.ref.file, c.ref.offset),
-        )
-        for capture in captures:
-            archive._add_capture(
-                db, capture.article.id, capture.url, capture.status, capture.fetched_at, capture.ref
-            )
-        summary.captures = len(captures)
+        # in capture order, as they were written; the article's id, or none for evidence
+        rows: list[Capture | Evidence] = [c for p in plans for c in p.captures]
+        rows.extend(evidence)
+        rows.sort(key=lambda c: (c.fetched_at, c.ref.file, c.ref.offset))
+        for row in rows:
+            article_id = row.article.id if isinstance(row, Capture) else None
+            archive._add_capture(db, article_id, row.ref.uri, row.status, row.fetched_at, row.ref)
+        summary.captures = len(rows)
+        summary.evidence = len(evidence)
 
 
 def _urls(archive: Archive, db: sqlite3.Connection, item: _Plan, summary: RebuildSummary) -> None:
@@ -261,7 +265,8 @@ def rebuild_index(root: Path, *, progress: ProgressFn | None = None) -> RebuildS
     _refuse_if_busy(root)
     _clean_leftovers(root)
     summary = RebuildSummary()
-    captures = read_captures(root, summary, progress)
+    found = read_captures(root, summary, progress)
+    captures = found.articles
     records = read_records(root, summary)
     plans = [
         item
@@ -279,7 +284,7 @@ def rebuild_index(root: Path, *, progress: ProgressFn | None = None) -> RebuildS
         archive = Archive(work, durable=False)
         try:
             archive.db.execute("PRAGMA synchronous=OFF")  # fsynced once, at the end
-            _fill(archive, plans, summary, progress)
+            _fill(archive, plans, found.evidence, summary, progress)
             archive.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             archive.close()  # the last connection: the WAL is folded in and removed
