@@ -9,11 +9,11 @@ import sys
 from collections.abc import Sequence
 
 from scraper import __version__
-from scraper.cli import archive_cmds, crawl_cmds, fetch_cmds, service_cmds
+from scraper.cli import archive_cmds, crawl_cmds, fetch_cmds, history_cmds, service_cmds
 from scraper.cli.common import EXIT_FAILED, EXIT_USAGE, setup_logging
 from scraper.errors import ConfigError, ScraperError, UrlRefused, UsageError
 
-COMMANDS = (fetch_cmds, crawl_cmds, service_cmds, archive_cmds)
+COMMANDS = (fetch_cmds, crawl_cmds, service_cmds, archive_cmds, history_cmds)
 
 EPILOG = """\
 examples:
