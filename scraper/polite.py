@@ -126,6 +126,7 @@ class Polite:
         self._owner = threading.get_ident()  # the thread that may use the archive's connection
         self._robots: dict[str, RobotsRules] = {}
         self._robots_lock = threading.Lock()
+        self._loading = threading.local()
         self._failures: dict[str, int] = {}
         self._backed_off: set[str] = set()
         self._state_lock = threading.Lock()
@@ -155,16 +156,26 @@ class Polite:
     # -- robots.txt -----------------------------------------------------------------------------
     def allowed(self, url: str) -> bool:
         """Whether robots.txt lets us fetch ``url`` (reads robots.txt first if needed)."""
-        if not self.respect_robots or urlsplit(url).path == "/robots.txt":
+        if not self.respect_robots or self._reading_robots() or urlsplit(url).path == "/robots.txt":
             return True
         return self.robots(origin_of(url)).allows(url, self.user_agent)
+
+    def _reading_robots(self) -> bool:
+        """Whether this thread is inside ``_load_robots``: the hops of a redirected robots.txt
+        (pywb answers ``/robots.txt`` with a 307 to ``/robots.txt/``) are not checked against
+        the robots.txt being read, which would wait for itself."""
+        return bool(getattr(self._loading, "active", False))
 
     def robots(self, origin: str) -> RobotsRules:
         with self._robots_lock:  # one reader at a time; the others wait for its answer
             cached = self._robots.get(origin)
             if cached is not None and self.wall() - cached.fetched_at < ROBOTS_TTL:
                 return cached
-            rules = self._load_robots(origin)
+            self._loading.active = True
+            try:
+                rules = self._load_robots(origin)
+            finally:
+                self._loading.active = False
             self._robots[origin] = rules
             return rules
 
@@ -233,7 +244,11 @@ class Polite:
                 source=source,
             )
         delay = self.min_delay
-        if self.respect_robots and urlsplit(url).path != "/robots.txt":
+        if (
+            self.respect_robots
+            and not self._reading_robots()
+            and urlsplit(url).path != "/robots.txt"
+        ):
             delay = max(delay, self.robots(origin).crawl_delay(self.user_agent))
         slot = self.slots.get(origin)
         slot.lock.acquire()
