@@ -1,11 +1,11 @@
-"""Run one benchmark by name, or all of them: ``python -m bench [extract|crawl|archive|idle]``."""
+"""Run one benchmark by name, or all: ``python -m bench [extract|crawl|archive|idle|history]``."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-BENCHMARKS = ("extract", "crawl", "archive", "idle")
+BENCHMARKS = ("extract", "crawl", "archive", "idle", "history")
 
 
 def main(argv: list[str]) -> int:

@@ -5,6 +5,7 @@ that has more to come), over ``httpx.MockTransport``."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from pathlib import Path
@@ -125,7 +126,7 @@ def test_backfill_pages_through_resume_keys_and_is_polite(config: Config) -> Non
     assert len(replays) == 3  # one 429 answered with Retry-After, then both captures
     assert replays[0].startswith("https://web.archive.org/web/20160301090000id_/http://en.yna")
     times = [t for t, u in fake.calls if "robots" not in u]
-    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.05
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.05
     with Archive(config.archive.path) as archive:
         got = [
             tuple(r) for r in archive.db.execute("SELECT id, fetched_at FROM articles ORDER BY id")
