@@ -159,14 +159,14 @@ MIGRATIONS: tuple[str, ...] = (
     # 5: history (scraper/history/): import cursors per WARC file, payload digests of imported
     # captures (dedupe, revisit resolution), backfill listing cursors and captures to fetch
     """
-    CREATE TABLE import_files (
+    CREATE TABLE IF NOT EXISTS import_files (
         path TEXT PRIMARY KEY,
         size INTEGER NOT NULL,
         next_offset INTEGER NOT NULL DEFAULT 0,
         done INTEGER NOT NULL DEFAULT 0,
         updated_at TEXT NOT NULL
     );
-    CREATE TABLE history_payloads (
+    CREATE TABLE IF NOT EXISTS history_payloads (
         url TEXT NOT NULL,
         digest TEXT NOT NULL,
         warc_digest TEXT,
@@ -177,10 +177,10 @@ MIGRATIONS: tuple[str, ...] = (
         warc_offset INTEGER NOT NULL,
         PRIMARY KEY (url, digest)
     );
-    CREATE INDEX history_payloads_record ON history_payloads(record_id);
-    CREATE INDEX history_payloads_warc_digest ON history_payloads(warc_digest);
-    CREATE INDEX captures_record ON captures(record_id);
-    CREATE TABLE backfill_jobs (
+    CREATE INDEX IF NOT EXISTS history_payloads_record ON history_payloads(record_id);
+    CREATE INDEX IF NOT EXISTS history_payloads_warc_digest ON history_payloads(warc_digest);
+    CREATE INDEX IF NOT EXISTS captures_record ON captures(record_id);
+    CREATE TABLE IF NOT EXISTS backfill_jobs (
         source TEXT NOT NULL,
         via TEXT NOT NULL,
         since TEXT NOT NULL,
@@ -191,7 +191,7 @@ MIGRATIONS: tuple[str, ...] = (
         listed INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (source, via, since, until, pattern)
     );
-    CREATE TABLE backfill_captures (
+    CREATE TABLE IF NOT EXISTS backfill_captures (
         source TEXT NOT NULL,
         url TEXT NOT NULL,
         digest TEXT NOT NULL,
@@ -201,7 +201,7 @@ MIGRATIONS: tuple[str, ...] = (
         error TEXT,
         PRIMARY KEY (source, url, digest)
     );
-    CREATE INDEX backfill_captures_state ON backfill_captures(source, state, timestamp);
+    CREATE INDEX IF NOT EXISTS backfill_captures_state ON backfill_captures(source, state, timestamp);
     """,
 )
 
