@@ -138,9 +138,11 @@ class ServiceConfig:
 
 
 def _template(value: str) -> str:
+    """An http(s) URL template with ``{timestamp}`` and ``{url}`` (``backfill.replay_url``)."""
     if "{timestamp}" not in value or "{url}" not in value:
         raise ValueError(f"must contain {{timestamp}} and {{url}}, got {value!r}")
-    return _http_url(value.replace("{timestamp}", "0").replace("{url}", "u")) and value
+    _http_url(value.replace("{timestamp}", "0").replace("{url}", "u"))
+    return value
 
 
 @dataclass(frozen=True, config=_SCHEMA)

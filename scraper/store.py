@@ -201,7 +201,8 @@ MIGRATIONS: tuple[str, ...] = (
         error TEXT,
         PRIMARY KEY (source, url, digest)
     );
-    CREATE INDEX IF NOT EXISTS backfill_captures_state ON backfill_captures(source, state, timestamp);
+    CREATE INDEX IF NOT EXISTS backfill_captures_state
+        ON backfill_captures(source, state, timestamp);
     """,
 )
 

@@ -157,3 +157,18 @@ def test_max_requests_stops_and_the_next_run_continues(config: Config) -> None:
     second = run(config, fake)
     assert second.fetched == 1 and second.requests == 1
     assert not [u for _, u in fake.calls[seen:] if "/cdx/" in u]
+
+
+def test_backfill_config_keys_are_checked(tmp_path: Path) -> None:
+    from scraper.config import build_config
+    from scraper.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        build_config(
+            {"backfill": {"replay_url": "https://web.archive.org/web/{timestamp}/", "cdx_url": "x"}}
+        )
+    assert caught.value.lines() == [
+        "backfill.cdx_url must be an http(s) URL, got 'x'",
+        "backfill.replay_url must contain {timestamp} and {url}, got "
+        "'https://web.archive.org/web/{timestamp}/'",
+    ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -145,7 +146,7 @@ def store_capture(archive: Archive, warcs: WarcStore, capture: Capture) -> str:
                         ref.offset,
                     ),
                 )
-        except Exception as exc:
+        except sqlite3.Error as exc:
             raise StoreError(
                 f"cannot record the payload: {exc}", where=target.canonical_url
             ) from exc
