@@ -152,6 +152,7 @@ class Importer:
                     self._article(source, target, record, pending_request)
                     _save_cursor(self.archive, source, size, record.next_offset, False)
                     since_cursor = 0
+                    tick(record.next_offset)
                     crashpoints.crash_if("import")
                 pending_request = None
             if since_cursor >= CURSOR_EVERY:
