@@ -5,6 +5,9 @@ Points (docs/archive-format.md, "Crash safety"):
     warc    half of one exchange written to the WARC file
     file    article JSON written to its temp file, not yet renamed into place
     index   inside the index transaction, before COMMIT
+    import  ``scraper import``: an article stored and the file's cursor saved
+    history-saved  import/backfill: an article saved, its payload not yet recorded
+    backfill  ``scraper backfill``: a capture stored, not yet marked done
 
 The variable is read once at import; when it is unset ``reached`` is one dict lookup.
 """

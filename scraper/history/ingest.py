@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from scraper import crashpoints
 from scraper import sources as registry
 from scraper.config import Config
 from scraper.errors import ParseError, StoreError
@@ -127,6 +128,7 @@ def store_capture(archive: Archive, warcs: WarcStore, capture: Capture) -> str:
         archive.mark_url(target.canonical_url, target.source.name, state="failed", http_status=200)
         raise
     result = archive.save(article, ref, url=target.canonical_url, status=200)
+    crashpoints.crash_if("history-saved")  # the kill -9 tests: saved, payload not recorded
     if capture.http is not None:
         try:
             with archive.db:  # one short transaction (the connection is in autocommit mode)
