@@ -172,3 +172,28 @@ def test_backfill_config_keys_are_checked(tmp_path: Path) -> None:
         "backfill.replay_url must contain {timestamp} and {url}, got "
         "'https://web.archive.org/web/{timestamp}/'",
     ]
+
+
+def test_failed_captures_are_tried_again_and_gone_ones_are_not(config: Config) -> None:
+    fake = FakeArchive()
+    fake.throttle_once = False
+    broken = {A: 503, B: 404}
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        native = str(request.url).rsplit("/", 1)[1]
+        if "id_/" in str(request.url) and native in broken:
+            fake.calls.append((time.monotonic(), str(request.url)))
+            return httpx.Response(broken[native])
+        return fake(request)
+
+    fetcher = Fetcher(config.http, transport=httpx.MockTransport(flaky))
+    window = Window.parse("2016-03-01", "2016-04-30")
+    first = backfill.run(config, "yonhap", window, fetcher=fetcher)
+    assert (first.fetched, first.failed) == (0, 2)
+    del broken[A]  # the archive is back for A; B stays gone
+    fake.calls.clear()
+    second = backfill.run(config, "yonhap", window, fetcher=fetcher)
+    assert (second.fetched, second.new, second.failed) == (1, 1, 0)
+    assert [u for _, u in fake.calls if "id_/" in u] == [
+        f"https://web.archive.org/web/20160301090000id_/http://en.yna.co.kr:80/view/{A}"
+    ]

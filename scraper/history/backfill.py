@@ -33,7 +33,7 @@ from warcio.warcwriter import WARCWriter
 
 from scraper import crashpoints
 from scraper.config import Config
-from scraper.errors import FetchError, ParseError, StoreError
+from scraper.errors import FetchError, HttpStatusError, ParseError, StoreError
 from scraper.fetch import Fetcher
 from scraper.filters import Window
 from scraper.history import cdx
@@ -220,7 +220,8 @@ class Backfill:
     def _todo(self) -> list[sqlite3.Row]:
         return self.archive.db.execute(
             "SELECT url, digest, timestamp, original FROM backfill_captures WHERE source = ? "
-            "AND state = 'todo' AND timestamp >= ? AND timestamp <= ? ORDER BY timestamp, url",
+            "AND state IN ('todo', 'failed') AND timestamp >= ? AND timestamp <= ? "
+            "ORDER BY timestamp, url",
             (self.source.name, self.since, self.until + "99"),
         ).fetchall()
 
@@ -277,8 +278,11 @@ class Backfill:
         try:
             page = self._get(replay)
         except FetchError as exc:
+            # a capture the archive no longer serves is not asked for again; other failures
+            # (timeouts, 5xx, robots) are tried again by the next run
+            gone = isinstance(exc, HttpStatusError) and exc.status in (403, 404, 410)
             self.summary.failed += 1
-            self._mark(row, "failed", str(exc))
+            self._mark(row, "gone" if gone else "failed", str(exc))
             log.warning("capture %s failed: %s", replay, exc)
             return
         self.summary.fetched += 1
@@ -298,7 +302,7 @@ class Backfill:
             outcome = store_capture(self.archive, self.warcs, capture)
         except ParseError as exc:
             self.summary.failed += 1
-            self._mark(row, "failed", str(exc))
+            self._mark(row, "rejected", str(exc))  # not an article: not fetched again
             return
         crashpoints.crash_if("backfill")
         self._mark(row, "done")
