@@ -1,5 +1,5 @@
 """Run one benchmark by name, or all of them:
-``python -m bench [extract|crawl|archive|idle|web]``."""
+``python -m bench [extract|crawl|archive|idle|web|history]``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 from bench import exit_on_sigterm
 
-BENCHMARKS = ("extract", "crawl", "archive", "idle", "web")
+BENCHMARKS = ("extract", "crawl", "archive", "idle", "web", "history")
 # wall time of each on the 2-core development machine (docs/benchmarks.md), to warn before a run
 TAKES = {
     "extract": "~1 min",
@@ -16,6 +16,7 @@ TAKES = {
     "archive": "~25 min and ~2.5 GB in the temp dir (builds 100,000 articles)",
     "idle": "~70 s",
     "web": "~25 min (builds its own 100,000-article archive first)",
+    "history": "~3 min (import of 10,000-record WARC files, a paced backfill)",
 }
 
 

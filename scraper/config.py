@@ -142,6 +142,26 @@ class ServiceConfig:
     drift_threshold: Annotated[Float, Field(gt=0, le=1)] = 0.5
 
 
+def _template(value: str) -> str:
+    """An http(s) URL template with ``{timestamp}`` and ``{url}`` (``backfill.replay_url``)."""
+    if "{timestamp}" not in value or "{url}" not in value:
+        raise ValueError(f"must contain {{timestamp}} and {{url}}, got {value!r}")
+    _http_url(value.replace("{timestamp}", "0").replace("{url}", "u"))
+    return value
+
+
+@dataclass(frozen=True, config=_SCHEMA)
+class BackfillConfig:
+    """History from a Wayback-style archive (scraper/history/backfill.py, docs/backfill.md)."""
+
+    cdx_url: HttpUrl = "https://web.archive.org/cdx/search/cdx"
+    replay_url: Annotated[str, AfterValidator(_template)] = (
+        "https://web.archive.org/web/{timestamp}id_/{url}"
+    )
+    min_delay: Annotated[Float, Field(ge=0)] = 1.0  # seconds between requests to the archive
+    page_size: Annotated[Int, Field(ge=1, le=150000)] = 5000  # CDX rows per request
+
+
 @dataclass(frozen=True, config=_SCHEMA)
 class Settings:
     """The file's tables: ``[archive]``, ``[http]``, ``[service]``, ``[sources.<name>]``."""
@@ -149,6 +169,7 @@ class Settings:
     archive: ArchiveConfig = dataclasses.field(default_factory=ArchiveConfig)
     http: HttpConfig = dataclasses.field(default_factory=HttpConfig)
     service: ServiceConfig = dataclasses.field(default_factory=ServiceConfig)
+    backfill: BackfillConfig = dataclasses.field(default_factory=BackfillConfig)
     sources: dict[SourceName, SourceConfig] = dataclasses.field(default_factory=dict)
 
     @model_validator(mode="before")

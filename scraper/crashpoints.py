@@ -6,6 +6,9 @@ Points (docs/archive-format.md, "Crash safety"):
     file    article JSON written to its temp file, not yet renamed into place
     index   inside the index transaction, before COMMIT
     rebuild ``rebuild-index`` has built the new index, not yet renamed it into place
+    import  ``scraper import``: an article stored and the file's cursor saved
+    history-saved  import/backfill: an article saved, its payload not yet recorded
+    backfill  ``scraper backfill``: a capture stored, not yet marked done
 
 ``SCRAPER_CRASH_SIGNAL=INT|TERM`` sends that signal instead of SIGKILL (the Ctrl-C and
 ``kill`` tests: the process must clean up after itself).

@@ -139,6 +139,7 @@ class Polite:
         self._owner = threading.get_ident()  # the thread that may use the archive's connection
         self._robots: dict[str, RobotsRules] = {}
         self._robots_lock = threading.Lock()
+        self._loading = threading.local()
         self._failures: dict[str, int] = {}
         self._backed_off: set[str] = set()
         self._state_lock = threading.Lock()
@@ -170,7 +171,7 @@ class Polite:
     # -- robots.txt -----------------------------------------------------------------------------
     def allowed(self, url: str) -> bool:
         """Whether robots.txt lets us fetch ``url`` (reads robots.txt first if needed)."""
-        if not self.respect_robots or urlsplit(url).path == "/robots.txt":
+        if not self.respect_robots or self._reading_robots() or urlsplit(url).path == "/robots.txt":
             return True
         rules = self.robots(origin_of(url))
         if rules.unreachable is not None:
@@ -186,12 +187,22 @@ class Polite:
             rules = self._robots.get(origin_of(url))
         return rules.unreachable if rules is not None else None
 
+    def _reading_robots(self) -> bool:
+        """Whether this thread is inside ``_load_robots``: the hops of a redirected robots.txt
+        (pywb answers ``/robots.txt`` with a 307 to ``/robots.txt/``) are not checked against
+        the robots.txt being read, which would wait for itself."""
+        return bool(getattr(self._loading, "active", False))
+
     def robots(self, origin: str) -> RobotsRules:
         with self._robots_lock:  # one reader at a time; the others wait for its answer
             cached = self._robots.get(origin)
             if cached is not None and self.wall() - cached.fetched_at < ROBOTS_TTL:
                 return cached
-            rules = self._load_robots(origin)
+            self._loading.active = True
+            try:
+                rules = self._load_robots(origin)
+            finally:
+                self._loading.active = False
             self._robots[origin] = rules
             return rules
 
@@ -266,7 +277,11 @@ class Polite:
                 source=source,
             )
         delay = self.min_delay
-        if self.respect_robots and urlsplit(url).path != "/robots.txt":
+        if (
+            self.respect_robots
+            and not self._reading_robots()
+            and urlsplit(url).path != "/robots.txt"
+        ):
             delay = max(delay, self.robots(origin).crawl_delay(self.user_agent))
         slot = self.slots.get(origin)
         slot.lock.acquire()

@@ -161,6 +161,54 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 5-7: captures point at one record; search datasette/sqlite-utils detect; foreign keys
     *catalog_sql.MIGRATIONS,
+    # 8: history (scraper/history/): import cursors per WARC file, payload digests of imported
+    # captures (dedupe, revisit resolution), backfill listing cursors and captures to fetch
+    """
+    CREATE TABLE IF NOT EXISTS import_files (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        next_offset INTEGER NOT NULL DEFAULT 0,
+        done INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS history_payloads (
+        url TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        warc_digest TEXT,
+        article_id TEXT,
+        record_id TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        warc_file TEXT NOT NULL,
+        warc_offset INTEGER NOT NULL,
+        PRIMARY KEY (url, digest)
+    );
+    CREATE INDEX IF NOT EXISTS history_payloads_record ON history_payloads(record_id);
+    CREATE INDEX IF NOT EXISTS history_payloads_warc_digest ON history_payloads(warc_digest);
+    CREATE INDEX IF NOT EXISTS captures_record ON captures(record_id);
+    CREATE TABLE IF NOT EXISTS backfill_jobs (
+        source TEXT NOT NULL,
+        via TEXT NOT NULL,
+        since TEXT NOT NULL,
+        until TEXT NOT NULL,
+        pattern TEXT NOT NULL,
+        resume_key TEXT,
+        pages INTEGER NOT NULL DEFAULT 0,
+        listed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (source, via, since, until, pattern)
+    );
+    CREATE TABLE IF NOT EXISTS backfill_captures (
+        source TEXT NOT NULL,
+        url TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        timestamp TEXT NOT NULL,
+        original TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'todo',
+        error TEXT,
+        PRIMARY KEY (source, url, digest)
+    );
+    CREATE INDEX IF NOT EXISTS backfill_captures_state
+        ON backfill_captures(source, state, timestamp);
+    """,
 )
 
 

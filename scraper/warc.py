@@ -376,6 +376,41 @@ class WarcStore:
             payload_digest=encoded.payload_digest,
         )
 
+    def append_records(self, source: str, raw_records: list[bytes]) -> list[WarcRef]:
+        """Append WARC records made elsewhere (``scraper import``, ``scraper backfill``) as they
+        are: each ``raw_records`` item is one complete uncompressed record (headers, block and
+        the closing CRLF CRLF), kept byte for byte, so its own WARC-Record-ID and WARC-Date
+        stay. Each becomes its own gzip member; all go in one ``write``. Returns one ``WarcRef``
+        per record, in order."""
+        members = []
+        for raw in raw_records:
+            packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+            members.append(packer.compress(raw) + packer.flush())
+        data = b"".join(members)
+        current = self._open.get(source)
+        day = datetime.now(UTC).strftime("%Y-%m-%d")
+        if current is None or current.size + len(data) > self.max_bytes or day != current.day:
+            if current is not None:
+                self._close_one(current)
+            current = self._open[source] = self._new_file(source)
+        start = current.size
+        try:
+            self._write_all(current.fd, data, current.rel)
+        except StoreError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(current.fd, start)
+            raise
+        current.size += len(data)
+        refs, offset = [], start
+        for raw, member in zip(raw_records, members, strict=True):
+            found = _RECORD_ID.search(raw[:4096])
+            record_id = found.group(1).decode("ascii", "replace") if found else ""
+            refs.append(
+                WarcRef(file=current.rel, offset=offset, length=len(member), record_id=record_id)
+            )
+            offset += len(member)
+        return refs
+
     def _close_one(self, entry: _OpenFile) -> None:
         try:
             os.fsync(entry.fd)
@@ -429,6 +464,7 @@ def marker(path: Path) -> Path:
 
 _CHUNK = 1 << 16
 _WARC_TYPE = re.compile(rb"WARC-Type:\s*([A-Za-z]+)")
+_RECORD_ID = re.compile(rb"(?im)^WARC-Record-ID:[ \t]*(\S+)")
 
 
 @dataclass(frozen=True)

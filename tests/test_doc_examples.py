@@ -13,6 +13,8 @@ those of the commands in ``HELP_SKIP``.
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
 import re
 import shutil
@@ -20,11 +22,13 @@ import socket
 import subprocess
 import sys
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests import history_warcs
 from tests.conftest import ROOT, write_config
 from tests.mirror import build_mirror
 from tests.server import FixtureServer, yonhap_fixture
@@ -35,12 +39,36 @@ HELP_SKIP = {
     "serve": "serves until stopped",
     "web": "serves until stopped",
     "healthcheck": "asks a running service",
+    "backfill": "asks a web archive over HTTP (tests/test_history_backfill_pywb.py runs it)",
     "retry": "needs failed URLs in the archive (tests/test_faults_outages.py runs it)",
 }
 SKIP = re.compile(r"<!--\s*doc-test:\s*skip\b(.*?)-->")
 COMMAND = re.compile(r"^(?:\$ )?(?:\.venv/bin/)?scraper(?: |$)")
 # files the examples read, created in the directory they run in
-INPUTS = {"saved-page.html": lambda: yonhap_fixture(15), "page.html": lambda: yonhap_fixture(15)}
+
+
+def _warc(native_id: str) -> bytes:
+    """A WARC file as other tools write them (one gzip member per record): one Yonhap article
+    captured in 2016, for the ``scraper import`` examples."""
+    url = f"https://en.yna.co.kr/view/{native_id}"
+    return gzip.compress(history_warcs.response(url, history_warcs.yonhap_page(native_id)))
+
+
+def _wacz(native_id: str) -> bytes:
+    """A WACZ holding one such WARC file under ``archive/``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("archive/data.warc.gz", _warc(native_id))
+        zf.writestr("datapackage.json", '{"profile": "data-package", "resources": []}')
+    return out.getvalue()
+
+
+INPUTS = {
+    "saved-page.html": lambda: yonhap_fixture(15),
+    "page.html": lambda: yonhap_fixture(15),
+    "crawls/yonhap-2016.warc.gz": lambda: _warc("AEN20160301000100315"),
+    "my-archive.wacz": lambda: _wacz("AEN20160302000200315"),
+}
 
 
 @dataclass(frozen=True)
@@ -106,6 +134,7 @@ def test_command_examples_run_against_the_mirror(
     work = tmp_path / "cwd"
     work.mkdir()
     for name, content in INPUTS.items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
         (work / name).write_bytes(content())
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCRAPER_")}
     bin_dir = str(Path(sys.executable).parent)

@@ -173,3 +173,31 @@ def test_a_stop_cancels_the_wait(archive: Archive) -> None:
         _get(polite, "https://news.test/b")
     assert site.paths() == ["/robots.txt", "/a"]
     assert not polite.slots.get("https://news.test").lock.locked()  # the slot was given back
+
+
+def test_a_robots_txt_redirected_on_its_own_origin_is_followed(archive: Archive) -> None:
+    # pywb answers /robots.txt with a 307 to /robots.txt/; the hop used to wait for the very
+    # robots.txt it was reading (a deadlock)
+    def site(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/robots.txt":
+            return _response(307, b"", {"Location": "https://news.test/robots.txt/"})
+        if request.url.path == "/robots.txt/":
+            return _response(200, b"User-agent: *\nDisallow: /private\n")
+        return _response(200, b"<html>ok</html>")
+
+    fetcher = Fetcher(HttpConfig(user_agent=UA, max_retries=0), transport=httpx.MockTransport(site))
+    polite = Polite(fetcher, archive, min_delay=0, slots=HostSlots())
+    results: list[object] = []
+
+    def fetch() -> None:
+        try:
+            results.append(_get(polite, "https://news.test/a"))
+            _get(polite, "https://news.test/private/b")
+        except RobotsDisallowed as exc:
+            results.append(exc)
+
+    worker = threading.Thread(target=fetch, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "the robots.txt redirect deadlocked"
+    assert results[0] == 200 and isinstance(results[1], RobotsDisallowed)

@@ -15,6 +15,7 @@ from scraper.cli import (
     crawl_cmds,
     failure_cmds,
     fetch_cmds,
+    history_cmds,
     rebuild_cmds,
     service_cmds,
     web_cmds,
@@ -31,6 +32,7 @@ COMMANDS = (
     failure_cmds,
     rebuild_cmds,
     web_cmds,
+    history_cmds,
 )
 
 EPILOG = """\

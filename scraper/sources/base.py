@@ -67,6 +67,9 @@ class Source:
     # (slug in the site's URLs, section name as stored) where the two differ beyond case, so
     # `--section nk` finds "North Korea"
     sections: tuple[tuple[str, str], ...] = ()
+    # URL prefixes (host + path, no scheme) under which a web archive's CDX index lists this
+    # source's article pages: what ``scraper backfill --via wayback`` asks for
+    archive_prefixes: tuple[str, ...] = ()
 
     def is_own_host(self, host: str | None) -> bool:
         return host is not None and host.lower().rstrip(".") in self.hosts

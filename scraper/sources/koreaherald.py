@@ -319,6 +319,9 @@ SOURCE = Source(
         "/rss/kh_Kpop",
     ),
     section_pages=("/National", "/Business", "/LifenCulture", "/Sports", "/World", "/Opinion"),
+    # both URL forms on the main host (a CDX prefix query is per host; m./www01. captures are
+    # few and reachable through `scraper import` of a CDX-listed WARC)
+    archive_prefixes=("www.koreaherald.com/article/", "www.koreaherald.com/view.php?ud="),
     list_link_selectors=(
         "article.recent_news ul.news_list li a",
         "a.news_link",

@@ -148,6 +148,7 @@ SOURCE = Source(
     section_pages=("/news",),
     # the menu links /nk/index; its pages say article:section "North Korea" (yna_article_15, 16)
     sections=(("nk", "North Korea"),),
+    archive_prefixes=("en.yna.co.kr/view/AEN",),
     list_link_selectors=("div.smain-list-type01 li .tit a", "a[href*='/view/AEN']"),
     prune=(
         "header",

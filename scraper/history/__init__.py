@@ -1,0 +1,6 @@
+"""History: captures made before the archive existed.
+
+``import`` reads WARC/WACZ files made by other tools (importer, reader); ``backfill`` asks a
+Wayback-style archive (backfill, cdx); both store through ``ingest.store_capture``.
+``coverage`` shows per month what the archive holds.
+"""
