@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/scraper.toml
 
-.PHONY: install lock lint format test run bench docs clean
+.PHONY: install lock sysdeps lint format test mutate run bench docs clean
 
 # Installs come from the lock (exact versions, hashes checked), so a fresh clone months from now
 # gets the same packages as today; `make lock` refreshes it on purpose after pyproject.toml changes.
@@ -33,7 +33,23 @@ format: $(STAMP)
 	$(BIN)/ruff format scraper tests bench
 	$(BIN)/ruff check --fix scraper tests bench
 
-test: lint
+# System packages the tests need (Debian names; each provides a command of the same name):
+# docker-compose validates docker-compose.yml in tests/test_docker.py. Installed when absent;
+# without root (or sudo) this fails and says what to install, so the test never skips.
+SYSDEPS := docker-compose
+
+sysdeps:
+	@missing=""; for p in $(SYSDEPS); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		sudo_cmd=""; \
+		if [ "$$(id -u)" -ne 0 ]; then sudo_cmd="sudo -n"; fi; \
+		echo "installing$$missing (apt-get)"; \
+		{ $$sudo_cmd apt-get update -qq \
+			&& DEBIAN_FRONTEND=noninteractive $$sudo_cmd apt-get install -y -qq $$missing; } \
+			>/dev/null 2>&1 || { echo "error: cannot install$$missing; install it as root" >&2; exit 1; }; \
+	fi
+
+test: lint sysdeps
 	$(BIN)/pytest
 
 run: $(STAMP)
