@@ -484,7 +484,7 @@ class Service:
                         "WHERE source = ? AND result = 'running'",
                         (now_iso(), "abandoned inside a request at shutdown", name),
                     )
-        except (ScraperError, OSError) as exc:
+        except (ScraperError, OSError, sqlite3.Error) as exc:  # the stop goes on regardless
             log.error("cannot record the abandoned runs: %s", exc)
 
     def serve_forever(self, health_port: int | None = None) -> StopReport:

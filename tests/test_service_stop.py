@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -52,3 +53,23 @@ def test_stop_during_a_write_waits_for_it(
         assert archive.get(in_flight[0]) is not None  # the write in flight at the stop completed
         row = archive.db.execute("SELECT result FROM runs WHERE source = 'yonhap'").fetchone()
         assert row["result"] == "interrupted"
+
+
+def test_an_index_error_while_recording_abandoned_runs_is_logged_not_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = Service(load_config(service_config(tmp_path, "http://127.0.0.1:9"), env={}))
+
+    class BrokenDb:
+        def execute(self, *args: object) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    def broken_archive(self: Archive, *args: object, **kwargs: object) -> None:
+        self.db = BrokenDb()  # type: ignore[assignment]
+
+    monkeypatch.setattr(Archive, "__init__", broken_archive)
+    monkeypatch.setattr(Archive, "close", lambda self: None)
+    service._close_abandoned(["yonhap"])  # a stop must get to its end whatever the index says
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "cannot record the abandoned runs: disk I/O error"
+    ]
