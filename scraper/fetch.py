@@ -140,12 +140,8 @@ class Fetcher:
         deadline = time.monotonic() + self.config.timeout * 3  # against slow-drip servers
         try:
             response = self.client.send(request, stream=True)
-        except httpx.TimeoutException as exc:
-            raise TransientFetchError("timed out", url=url, source=source) from exc
         except httpx.TransportError as exc:
-            raise TransientFetchError(
-                f"connection failed: {exc.__class__.__name__}", url=url, source=source
-            ) from exc
+            raise _transport_error(exc, url, source, reading=False) from exc
         try:
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > cap:
@@ -159,14 +155,8 @@ class Fetcher:
                 # a transport that hands back an already-read response (some test doubles):
                 # its content is decoded already
                 raw, content_encoding = response.content, None
-        except httpx.TimeoutException as exc:
-            raise TransientFetchError("timed out reading body", url=url, source=source) from exc
-        except httpx.RemoteProtocolError as exc:
-            raise Truncated("connection closed mid-body", url=url, source=source) from exc
         except httpx.TransportError as exc:
-            raise TransientFetchError(
-                f"connection failed: {exc.__class__.__name__}", url=url, source=source
-            ) from exc
+            raise _transport_error(exc, url, source, reading=True) from exc
         finally:
             response.close()
         if declared and declared.isdigit() and len(raw) < int(declared):
@@ -290,6 +280,22 @@ class Fetcher:
             log.debug("redirect %s -> %s", current, target)
             current = target
         raise FetchError("too many redirects", url=url, source=source)
+
+
+def _transport_error(
+    exc: httpx.TransportError, url: str, source: str | None, *, reading: bool
+) -> FetchError:
+    """httpx's transport errors as ours, for the request (``reading=False``) or the body: all
+    worth a retry; a connection closed mid-body is a truncation."""
+    if isinstance(exc, httpx.TimeoutException):
+        return TransientFetchError(
+            "timed out reading body" if reading else "timed out", url=url, source=source
+        )
+    if reading and isinstance(exc, httpx.RemoteProtocolError):
+        return Truncated("connection closed mid-body", url=url, source=source)
+    return TransientFetchError(
+        f"connection failed: {exc.__class__.__name__}", url=url, source=source
+    )
 
 
 def _with_origin(page: FetchedPage, original: str) -> FetchedPage:

@@ -132,10 +132,6 @@ class StopReport:
     abandoned: tuple[str, ...]  # sources whose crawl was cut off inside a request
 
 
-def _ts(iso: str | None) -> float | None:
-    return datetime.fromisoformat(iso).timestamp() if iso else None
-
-
 def _iso(when: datetime | None) -> str | None:
     # milliseconds, like the run stamps, so the two compare as text
     return when.astimezone(UTC).isoformat(timespec="milliseconds") if when else None
