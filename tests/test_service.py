@@ -9,6 +9,7 @@ import signal
 import sqlite3
 from pathlib import Path
 
+from tests.archive_helpers import assert_consistent
 from tests.conftest import run_cli
 from tests.server import Fault, FixtureServer
 from tests.test_service_helpers import (
@@ -17,7 +18,6 @@ from tests.test_service_helpers import (
     YONHAP_FEED,
     ServeProcess,
     add_site,
-    assert_consistent,
     free_port,
     http_get,
     json_lines,
