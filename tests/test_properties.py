@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scraper import clean
-from scraper.sources import by_name
 from scraper.errors import ParseError
 from scraper.extract import extract
 from scraper.models import Article
+from scraper.sources import by_name
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*/*.html"))
 PAGES = [p.read_bytes() for p in FIXTURES]
