@@ -58,8 +58,6 @@ class SourceSummary:
     def line(self) -> str:
         extra = f", deferred {self.deferred}" if self.deferred else ""
         extra += f", rechecked {self.rechecked}" if self.rechecked else ""
-        extra += f", resumed {self.resumed}" if self.resumed else ""
-        extra += f", feeds not modified {self.not_modified}" if self.not_modified else ""
         return (
             f"{self.source}: discovered {self.discovered}, new {self.new}, revised {self.revised}, "
             f"unchanged {self.unchanged + self.known}, failed {self.failed}, "

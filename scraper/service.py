@@ -371,6 +371,8 @@ class Service:
             "unchanged": s.unchanged + s.known,
             "failed": s.failed,
             "skipped_robots": s.skipped_robots,
+            "resumed": s.resumed,
+            "feeds_not_modified": s.not_modified,
             "method": s.method,
             "duration_s": round(duration, 3),
             "consecutive_failures": failures,

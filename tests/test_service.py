@@ -124,6 +124,10 @@ def test_serve_crawls_both_sources_repeatedly_and_stops_cleanly(
     crawls = [r for r in json_lines(serve.log()) if r.get("event") == "crawl"]
     first = {r["source"]: r for r in reversed(crawls)}
     assert first["yonhap"]["new"] == 3 and first["koreaherald"]["new"] == 2
+    assert first["yonhap"]["resumed"] == 0 and first["yonhap"]["feeds_not_modified"] == 0
+    # every later finished run found its feed unchanged (the 304s asserted above)
+    later = [r for r in crawls if r["result"] == "ok" and r is not first[r["source"]]]
+    assert later and all(r["feeds_not_modified"] >= 1 for r in later)
     # a run still going when SIGTERM came ends "interrupted"; every other run is "ok"
     last = {r["source"]: i for i, r in enumerate(crawls)}
     for i, r in enumerate(crawls):
