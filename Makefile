@@ -52,6 +52,14 @@ sysdeps:
 test: lint sysdeps
 	$(BIN)/pytest
 
+# Mutation testing of the core modules listed under [tool.mutmut] in pyproject.toml (slow: not
+# part of `test`). MUTANTS narrows it, e.g. `make mutate MUTANTS='scraper.polite*'`; the surviving
+# mutants and why each is kept are in docs/testing.md.
+MUTANTS ?=
+mutate: $(STAMP)
+	$(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut results
+
 run: $(STAMP)
 	$(BIN)/scraper --config $(CONFIG) serve
 
