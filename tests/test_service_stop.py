@@ -14,7 +14,7 @@ from scraper.config import load_config
 from scraper.service import WRITE_GRACE, Service
 from scraper.store import Archive
 from tests.server import FixtureServer
-from tests.test_service_helpers import add_site, service_config
+from tests.test_service_helpers import YONHAP, add_site, service_config, wait_for
 
 # A write that is still going when the stop arrives: long enough that a stop which did not
 # wait would see the run unfinished, far inside the grace a writing run gets.
@@ -46,6 +46,14 @@ def test_stop_during_a_write_waits_for_it(
     runner = threading.Thread(target=service.run_source, args=("yonhap",), daemon=True)
     runner.start()
     assert writing.wait(30), "the run never reached its first write"
+    # the pages fetched ahead are all in (a request in flight at the stop may be abandoned:
+    # that is the other rule, not this test's)
+    run = service._running["yonhap"]
+    pages = [f"/view/{native}" for native in YONHAP.values()]
+    wait_for(
+        lambda: all(server.requests_for(p) for p in pages) and run.in_network == 0,
+        what="every article fetched, no request in flight",
+    )
     report = service.shutdown()  # stop_grace is over at once: only the write grace is left
     assert report == type(report)(finished=("yonhap",), abandoned=())
     runner.join(10)
