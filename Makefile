@@ -6,10 +6,10 @@ STAMP := $(VENV)/.installed
 CONFIG ?= config/scraper.toml
 # Debian packages the tests need: tmux (the terminal test of the crawl progress bar), chromium
 # and chromium-driver (the reading room's browser test drives Debian's browser; nothing is
-# downloaded by a test)
-SYSDEPS := tmux chromium chromium-driver
+# downloaded by a test), docker-compose (`docker-compose config` validates docker-compose.yml)
+SYSDEPS := tmux chromium chromium-driver docker-compose
 
-.PHONY: install lock sysdeps lint format test run bench docs clean
+.PHONY: install lock sysdeps lint format test mutate run bench docs clean
 
 # Installs come from the lock (exact versions, hashes checked), so a fresh clone months from now
 # gets the same packages as today; `make lock` refreshes it on purpose after pyproject.toml changes.
@@ -52,6 +52,14 @@ format: $(STAMP)
 
 test: lint sysdeps
 	$(BIN)/pytest
+
+# Mutation testing of the core modules listed under [tool.mutmut] in pyproject.toml (slow: not
+# part of `test`). MUTANTS narrows it, e.g. `make mutate MUTANTS='scraper.polite*'`; the surviving
+# mutants and why each is kept are in docs/testing.md.
+MUTANTS ?=
+mutate: $(STAMP)
+	$(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut results
 
 run: $(STAMP)
 	$(BIN)/scraper --config $(CONFIG) serve

@@ -63,6 +63,16 @@ def _child_text(node: Element, name: str) -> str | None:
     return None
 
 
+def _atom_link(entry: Element) -> str | None:
+    """The entry's page: its ``rel="alternate"`` link (no ``rel`` means alternate, RFC 4287
+    4.2.7.2), never ``self``/``edit``/``enclosure``/``related`` when an alternate is there."""
+    links = [c for c in entry if _local(c.tag) == "link" and c.get("href")]
+    for link in links:
+        if link.get("rel", "alternate") == "alternate":
+            return link.get("href")
+    return None
+
+
 def parse_feed(data: bytes, base_url: str) -> list[Discovered]:
     """Items of an RSS 2.0, Atom or sitemap document (sitemap index entries included)."""
     try:
@@ -87,18 +97,15 @@ def parse_feed(data: bytes, base_url: str) -> list[Discovered]:
                     )
                 )
         elif kind == "entry":  # Atom
-            for child in node:
-                if _local(child.tag) == "link" and child.get("href"):
-                    found.append(
-                        Discovered(
-                            absolutize(base_url, child.get("href", "")),
-                            parse_iso(
-                                _child_text(node, "published") or _child_text(node, "updated")
-                            ),
-                            _child_text(node, "title"),
-                        )
+            href = _atom_link(node)
+            if href:
+                found.append(
+                    Discovered(
+                        absolutize(base_url, href),
+                        parse_iso(_child_text(node, "published") or _child_text(node, "updated")),
+                        _child_text(node, "title"),
                     )
-                    break
+                )
         elif kind in ("url", "sitemap"):  # sitemap / sitemap index
             loc = _child_text(node, "loc")
             if loc:

@@ -147,6 +147,25 @@ class Fetcher:
             return f"no complete response within the {self.config.deadline:g}s deadline"
         return what
 
+    def _transport_error(
+        self,
+        exc: httpx.TransportError,
+        url: str,
+        source: str | None,
+        deadline: float,
+        *,
+        reading: bool,
+    ) -> FetchError:
+        """httpx's transport errors as ours, for the request (``reading=False``) or the body:
+        all worth a retry; a connection closed mid-body is a truncation; a timeout at the
+        deadline says so; a failed connection carries the OS's reason."""
+        if isinstance(exc, httpx.TimeoutException):
+            what = "timed out reading body" if reading else "timed out"
+            return TransientFetchError(self._timed_out(what, deadline), url=url, source=source)
+        if reading and isinstance(exc, httpx.RemoteProtocolError):
+            return Truncated("connection closed mid-body", url=url, source=source)
+        return TransientFetchError(f"connection failed: {_reason(exc)}", url=url, source=source)
+
     def _send_within(
         self, url: str, headers: dict[str, str], source: str | None, deadline: float
     ) -> FetchedPage:
@@ -154,13 +173,8 @@ class Fetcher:
         request = self.client.build_request("GET", url, headers=headers)
         try:
             response = self.client.send(request, stream=True)
-        except httpx.TimeoutException as exc:
-            message = self._timed_out("timed out", deadline)
-            raise TransientFetchError(message, url=url, source=source) from exc
         except httpx.TransportError as exc:
-            raise TransientFetchError(
-                f"connection failed: {_reason(exc)}", url=url, source=source
-            ) from exc
+            raise self._transport_error(exc, url, source, deadline, reading=False) from exc
         try:
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > cap:
@@ -174,15 +188,8 @@ class Fetcher:
                 # a transport that hands back an already-read response (some test doubles):
                 # its content is decoded already
                 raw, content_encoding = response.content, None
-        except httpx.TimeoutException as exc:
-            message = self._timed_out("timed out reading body", deadline)
-            raise TransientFetchError(message, url=url, source=source) from exc
-        except httpx.RemoteProtocolError as exc:
-            raise Truncated("connection closed mid-body", url=url, source=source) from exc
         except httpx.TransportError as exc:
-            raise TransientFetchError(
-                f"connection failed: {_reason(exc)}", url=url, source=source
-            ) from exc
+            raise self._transport_error(exc, url, source, deadline, reading=True) from exc
         finally:
             response.close()
         if declared and declared.isdigit() and len(raw) < int(declared):

@@ -5,7 +5,7 @@ The CLI and the crawler both call this."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from scraper import frontier
@@ -42,7 +42,6 @@ class Context:
     fetcher: Fetcher
     archive: Archive
     warcs: WarcStore
-    extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def open(cls, config: Config, fetcher: Fetcher | None = None) -> Context:

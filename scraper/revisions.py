@@ -188,6 +188,7 @@ def recheck(
                 continue
             summary.failed += 1
             summary.errors.append(str(exc))
+            log.warning("recheck of %s failed: %s", item.url, exc)
         except (FetchError, ParseError, StoreError) as exc:
             summary.failed += 1
             summary.errors.append(str(exc))

@@ -141,10 +141,6 @@ class StopReport:
     abandoned: tuple[str, ...]  # sources whose crawl was cut off inside a request
 
 
-def _ts(iso: str | None) -> float | None:
-    return datetime.fromisoformat(iso).timestamp() if iso else None
-
-
 def _iso(when: datetime | None) -> str | None:
     # milliseconds, like the run stamps, so the two compare as text
     return when.astimezone(UTC).isoformat(timespec="milliseconds") if when else None
@@ -389,6 +385,8 @@ class Service:
             "unchanged": s.unchanged + s.known,
             "failed": s.failed,
             "skipped_robots": s.skipped_robots,
+            "resumed": s.resumed,
+            "feeds_not_modified": s.not_modified,
             "method": s.method,
             "duration_s": round(duration, 3),
             "consecutive_failures": failures,
@@ -512,7 +510,7 @@ class Service:
                         "WHERE source = ? AND result = 'running'",
                         (now_iso(), "abandoned inside a request at shutdown", name),
                     )
-        except (ScraperError, OSError) as exc:
+        except (ScraperError, OSError, sqlite3.Error) as exc:  # the stop goes on regardless
             log.error("cannot record the abandoned runs: %s", exc)
 
     def serve_forever(self, health_port: int | None = None) -> StopReport:

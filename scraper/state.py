@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from scraper import flocks
 from scraper.crawl import SourceSummary
 from scraper.dates import now_iso
 from scraper.errors import StoreError
 
 log = logging.getLogger(__name__)
 
-RESULTS = ("ok", "partial", "failed", "interrupted")
 LOCK_NAME = "serve.lock"
 # Layout drift: warn when the fallback parser's share of the last day's records is this much
 # above its share before, over at least this many records (a redesign shows up as a jump).
@@ -344,13 +344,6 @@ def serving(root: Path) -> LockHolder | None:
     """Who serves the archive at ``root`` now (``None``: no ``scraper serve`` is running)."""
     path = Path(root) / LOCK_NAME
     try:
-        fd = os.open(path, os.O_RDONLY)
+        return read_holder(path) if flocks.held(path, shared=True) else None
     except OSError:
         return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return read_holder(path)
-    finally:
-        os.close(fd)  # also drops the shared lock if we got it
-    return None

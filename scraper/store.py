@@ -222,6 +222,22 @@ class SaveResult:
 TEMP_SUFFIX = ".tmp"
 
 
+def _statements(script: str) -> list[str]:
+    """The statements of a migration script, cut where SQLite says one is complete: a ";"
+    inside a string literal or a trigger body does not end a statement. (``executescript``
+    would commit the open transaction first, so the steps run one by one inside ours.)"""
+    out: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            out.append(pending)
+            pending = ""
+    if pending.strip(" \t\r\n;"):
+        out.append(pending)  # an unfinished tail: let SQLite report the error
+    return [statement for statement in out if statement.strip(" \t\r\n;")]
+
+
 def temp_owner(name: str) -> int | None:
     """The writer's pid encoded in a temp file name ``.<file>.<pid>.<random>.tmp``."""
     parts = name.split(".")
@@ -339,9 +355,8 @@ class Archive:
         try:
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             for number in range(version, len(MIGRATIONS)):
-                for statement in MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
+                for statement in _statements(MIGRATIONS[number]):
+                    self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
             self.db.execute("COMMIT")
         except BaseException:

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from scraper import __version__, crashpoints
+from scraper import __version__, crashpoints, flocks
 from scraper.errors import DiskFull, StoreError, is_disk_full
 from scraper.models import FetchedPage
 from scraper.salvage import cut_tail
@@ -543,17 +543,7 @@ def repair_tail(path: Path) -> int:
 
 def in_use(path: Path) -> bool:
     """Whether a live process holds the file open for writing (its ``flock``)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing drops the probe lock
-    return False
+    return flocks.held(path)
 
 
 def recover_files(root: Path) -> list[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import sqlite3
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -54,18 +55,38 @@ def store(
 
 
 def assert_consistent(root: Path) -> None:
-    """From outside the code under test: WARCs read to the end, files load, ids are unique,
-    and the index lists exactly the files on disk."""
-    for warc in (root / "warc").glob("*/*.warc.gz"):
+    """From outside the code under test (sqlite3, gzip and warcio only, no ``scraper`` code):
+    the index is sound and lists exactly the article files on disk, ids are unique, every
+    file loads with an id and a body, every capture points at a WARC record, every WARC file
+    reads to the end, no run is left open and no temp file is left behind."""
+    offsets = set()
+    for warc in sorted((root / "warc").glob("*/*.warc.gz")):
         gzip.decompress(warc.read_bytes())  # raises on a truncated or corrupt member
+        rel = str(warc.relative_to(root))
         with warc.open("rb") as fh:
-            records = list(ArchiveIterator(fh))
-        assert records and records[0].rec_type == "warcinfo", warc
+            it = ArchiveIterator(fh)
+            types = []
+            for record in it:
+                offsets.add((rel, it.get_record_offset()))
+                types.append(record.rec_type)
+                record.content_stream().read()
+        assert types and types[0] == "warcinfo", warc
     files = sorted(p for p in (root / "articles").rglob("*") if p.is_file())
     assert all(p.suffix == ".json" for p in files), files  # no temp files left behind
-    ids = [json.loads(p.read_text())["id"] for p in files]
+    records = [json.loads(p.read_text()) for p in files]
+    assert all(r["id"] and r["body"] for r in records)
+    ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids)), ids
-    with Archive(root) as archive:
-        rows = {r["id"]: r["path"] for r in archive.db.execute("SELECT id, path FROM articles")}
+    assert not list(root.rglob("*.tmp")), "a temp file was left behind"
+    db = sqlite3.connect(root / "index.sqlite")
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = dict(db.execute("SELECT id, path FROM articles").fetchall())
         assert sorted(rows.values()) == sorted(str(p.relative_to(root)) for p in files)
-        assert archive.db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == len(rows)
+        assert db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == len(rows)
+        captures = set(db.execute("SELECT warc_file, warc_offset FROM captures").fetchall())
+        running = db.execute("SELECT count(*) FROM runs WHERE result = 'running'").fetchone()
+        assert running[0] == 0
+    finally:
+        db.close()
+    assert captures <= offsets, captures - offsets

@@ -3,7 +3,6 @@ real archive (real WARC files, JSON files and SQLite index) built from the fixtu
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -324,19 +323,6 @@ def test_a_warc_file_killed_before_its_first_record_is_removed(built: Path) -> N
     stub.write_bytes(b"")
     WarcStore(built)  # start-up recovery does the same for a file with a marker
     assert not stub.exists() and not marker(stub).exists()
-
-
-@pytest.mark.parametrize(
-    "command", ["show", "search", "export", "stats", "reparse", "check", "recheck"]
-)
-def test_every_archive_command_documents_itself_with_an_example(command: str) -> None:
-    from scraper.cli import build_parser
-
-    parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    text = sub.choices[command].format_help()
-    assert "example" in text and f"scraper {command}" in text.split("example", 1)[1]
-    assert len(sub.choices[command].description or "") > 80
 
 
 def test_csv_keeps_null_and_empty_apart_for_duckdb(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ from scraper.crawl import SourceSummary, crawl_source
 from scraper.pipeline import Context
 from scraper.polite import HOST_FAILURE_LIMIT
 from scraper.prefetch import PREFETCH_DEPTH
-from scraper.store import Archive
 from tests.crawl_site import YNA, fallbacks, publish, write_config
 from tests.server import Fault, FixtureServer, rss
 
@@ -179,9 +178,6 @@ def test_one_request_in_flight_per_host_across_threads(
     for path in site.articles:
         server.fault(path, Fault(status=200, stall=0.05, body=b""))
     config = _config(tmp_path, server)
-    # create the index first: two connections racing to create it can meet "database is
-    # locked" on PRAGMA journal_mode=WAL (a store.py issue, reported; not what this tests)
-    Archive(config.archive.path).close()
     summaries: list[SourceSummary] = []
     threads = [
         threading.Thread(target=lambda n=name: summaries.append(_crawl(config, n)))

@@ -51,6 +51,21 @@ def test_rss_atom_and_sitemap_items() -> None:
     assert index[0].sitemap and not parse_feed(sitemap(["https://x.test/a"]), "")[0].sitemap
 
 
+def test_atom_entry_link_is_the_alternate_one() -> None:
+    atom = b"""<feed xmlns="http://www.w3.org/2005/Atom">
+    <entry><title>A</title><link rel="self" href="/api/entry/1"/>
+      <link rel="enclosure" href="/img/1.jpg"/><link rel="alternate" href="/view/1"/></entry>
+    <entry><title>B</title><link rel="edit" href="/edit/2"/><link href="/view/2"/></entry>
+    <entry><title>C</title><link rel="self" href="/api/entry/3"/></entry></feed>"""
+    items = parse_feed(atom, "https://x.test/atom")
+    # the page is the alternate link (a link without rel is one); an entry without one is
+    # not an article page we can fetch
+    assert [(i.url, i.title) for i in items] == [
+        ("https://x.test/view/1", "A"),
+        ("https://x.test/view/2", "B"),
+    ]
+
+
 def test_korea_herald_feed_with_the_doubled_view_php_bug_canonicalizes() -> None:
     data = (FIXTURES / "koreaherald" / "rss_2021_fragment.xml").read_bytes()
     data += rss(["http://www.koreaherald.com/view.php?ud=/view.php?ud=20230419000612"])

@@ -16,11 +16,23 @@ def test_cli_reference_is_generated_from_help() -> None:
     assert (ROOT / "docs" / "cli.md").read_text() == render(), "run `make docs`"
 
 
-def test_every_command_has_an_example() -> None:
+def test_every_command_has_a_description_and_an_example_of_itself() -> None:
+    """The one help test (the examples themselves are run by the tests of each command)."""
     parser = build_parser()
-    for action in parser._actions:
-        for name, sub in getattr(action, "choices", {}).items() if action.dest == "command" else []:
-            assert "example" in (sub.epilog or ""), f"`scraper {name} --help` needs an example"
+    commands = [
+        (name, sub)
+        for action in parser._actions
+        if action.dest == "command"
+        for name, sub in getattr(action, "choices", {}).items()
+    ]
+    assert len(commands) >= 14
+    for name, sub in commands:
+        assert "example" in (sub.epilog or ""), f"`scraper {name} --help` needs an example"
+        examples = sub.format_help().split("\nexample", 1)[1]
+        assert re.search(
+            rf"^\s+scraper( --?\S+( [^-\s]\S*)?)* {re.escape(name)}\b", examples, re.M
+        ), f"`scraper {name} --help` has no example of `scraper {name}`"
+        assert len(sub.description or "") > 80, f"`scraper {name} --help` says too little"
 
 
 def test_readme_gives_the_two_commands_and_the_tour() -> None:

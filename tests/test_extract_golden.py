@@ -1,8 +1,8 @@
 """Every fixture page against its golden record, field by field; and no junk in any record.
 
-The golden files were regenerated with ``python -m tests.golden.regen`` and checked by hand against
-the pages (and, for the seed article kh2_view_20241106050843, against the naive scrape the
-project started from: docs/sources-evidence.md, "The boilerplate a naive scrape keeps").
+The golden files are written by ``python -m tests.golden.regen`` (the code under test), so
+tests/test_golden_independent.py checks them against texts the extractor did not write: the seed
+document of the KH-2 page and the peer scrapers' expected texts of the Yonhap pages.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from email.utils import formatdate
 
 import httpx
@@ -53,8 +54,12 @@ def test_retry_after_seconds_and_http_date() -> None:
 def test_retries_with_backoff_and_honours_retry_after() -> None:
     slept: list[float] = []
     f = _fetcher([_response(503), _response(429, **{"Retry-After": "3"}), _response(200)], slept)
+    f.rng = random.Random(7)  # seeded: the jitter is known, and differs from no jitter at all
+    expected = 0.5 * (0.5 + random.Random(7).random())
+    assert expected != pytest.approx(0.5)
     assert f.get("https://x.test/a", allowed_hosts={"x.test"}).status == 200
     assert 0.25 <= slept[0] <= 0.75 and slept[1] == 3.0  # jittered backoff, then Retry-After
+    assert slept[0] == pytest.approx(expected)
 
 
 def test_truncated_body_is_retried_then_reported() -> None:

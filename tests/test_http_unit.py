@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import random
 from collections.abc import Callable
 
 import httpx
@@ -24,6 +25,17 @@ URL = "https://en.yna.co.kr/view/AEN20230419000952325"
 def resp(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> httpx.Response:
     """A response streamed like a real one, so the raw (undecoded) bytes can be read."""
     return httpx.Response(status, headers=headers or {}, stream=httpx.ByteStream(body))
+
+
+class FixedRandom(random.Random):
+    """A ``random.Random`` whose ``random()`` returns the given draws in order."""
+
+    def __init__(self, draws: list[float]) -> None:
+        super().__init__(0)
+        self.draws = list(draws)
+
+    def random(self) -> float:
+        return self.draws.pop(0)
 
 
 def make(
@@ -128,9 +140,11 @@ def test_retries_5xx_with_backoff_then_succeeds() -> None:
         return resp(next(statuses), b"<html>ok</html>")
 
     fetcher, sleeps = make(handler)
+    fetcher.rng = FixedRandom([0.1, 0.9])  # jitter factors 0.6 and 1.4 (0.5 + draw)
     assert fetcher.get(URL, allowed_hosts=HOSTS).status == 200
     assert len(sleeps) == 2
-    assert 0.5 <= sleeps[0] <= 1.5 and 1.0 <= sleeps[1] <= 3.0  # exponential, jittered
+    # exponential (1 s, 2 s) times the drawn jitter; the unjittered 1.0/2.0 would fail here
+    assert sleeps == [pytest.approx(0.6), pytest.approx(2.8)]
 
 
 def test_retry_after_is_honoured() -> None:

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from scraper.warc import marker
 from tests.archive_helpers import assert_consistent
 from tests.conftest import FIXTURES, ROOT, run_cli, write_config
-from tests.server import Fault, FixtureServer, yonhap_fixture
+from tests.server import Fault, FixtureServer, rss, yonhap_fixture
 
 ARTICLES = {
     "/view/AEN20230419003800320": yonhap_fixture(11),
@@ -116,34 +118,58 @@ def test_kill_mid_fetch(server: FixtureServer, tmp_path: Path) -> None:
     _run_again_and_verify(cfg, archive)
 
 
-def test_kill_at_random_moments(server: FixtureServer, tmp_path: Path) -> None:
-    """Kill after a few different delays, run again each time: the invariants always hold."""
+def _indexed(archive: Path) -> int:
+    """Articles in the index, read with sqlite3 alone (0 when the index is not there yet)."""
+    if not (archive / "index.sqlite").exists():
+        return 0
+    db = sqlite3.connect(f"file:{archive / 'index.sqlite'}?mode=ro", uri=True)
+    try:
+        return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+    except sqlite3.OperationalError:  # killed before the first migration committed
+        return 0
+    finally:
+        db.close()
+
+
+# Moments to kill at, each one observable: a named crash point (the process kills itself there)
+# or "request:<n>": the n-th article's request is hanging on the server when the test kills it.
+MOMENTS = ["warc:1", "file:1", "index:1", "warc:4", "index:4", "request:1", "request:4"]
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_kill_at_many_moments(server: FixtureServer, tmp_path: Path, moment: str) -> None:
+    """Killed mid-work at each moment, then checked, repaired and run again: the invariants
+    always hold and the second run finishes the job."""
     cfg = _setup(server, tmp_path)
     archive = tmp_path / "archive"
-    for delay in (0.3, 0.8):
+    point, _, nth = moment.partition(":")
+    if point == "request":
+        stalled = urlsplit(URLS[int(nth) - 1]).path
+        server.fault(stalled, Fault(status=200, body=ARTICLES[stalled], stall=30))
         proc = _spawn(cfg)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not server.requests_for(stalled):
+            assert time.monotonic() < deadline and proc.poll() is None, "never reached"
+            time.sleep(0.02)
+        proc.kill()
         proc.communicate(timeout=10)
-        check = run_cli("--config", str(cfg), "check", "--repair")
-        assert check.returncode == 0, check.stdout
-        assert_consistent(archive)
+        assert _indexed(archive) < int(nth)  # the stalled article (at least) is not stored
+    else:
+        proc = _spawn(cfg, crash_at=moment)
+        proc.communicate(timeout=60)
+        # the n-th write of that kind never completed, so at most n-1 articles are indexed
+        assert _indexed(archive) <= int(nth) - 1
+    assert proc.returncode == -signal.SIGKILL  # killed, not exited on its own
+    check = run_cli("--config", str(cfg), "check", "--repair")
+    assert check.returncode == 0, check.stdout
+    assert_consistent(archive)
     _run_again_and_verify(cfg, archive)
-
-
-def _rss(links: list[str]) -> str:
-    items = "".join(f"<item><title>t</title><link>{u}</link></item>" for u in links)
-    return (
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>{items}</channel></rss>'
-    )
 
 
 def test_kill_a_crawl_mid_index_then_crawl_again(server: FixtureServer, tmp_path: Path) -> None:
     cfg = _setup(server, tmp_path)
     yonhap_urls = [u for u in URLS if "yna" in u]
-    # no ETag on the feed: with one, the second crawl gets a 304 and never reaches the article
-    # the killed crawl had not fetched yet (a crawl.py matter, reported to its owner)
-    server.add("/RSS/news.xml", _rss(yonhap_urls), content_type="application/rss+xml", etag=False)
+    server.add("/RSS/news.xml", rss(yonhap_urls), content_type="application/rss+xml")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCRAPER_")}
     env["SCRAPER_CRASH_AT"] = "index:2"
     exe = Path(sys.executable).parent / "scraper"

@@ -28,8 +28,21 @@ def test_crawl_of_the_mirror_archives_everything_once(
 
     article_paths = {p for p in server.paths() if "/view" in p or "/article/" in p}
     before = {p: len(server.requests_for(p)) for p in article_paths}
+    seen = len(server.hits)
     second = run_cli("--config", str(cfg), "crawl")
     assert second.returncode == 0, second.stderr
     assert "new 0" in second.stdout
     assert {p: len(server.requests_for(p)) for p in article_paths} == before
-    assert {h.status for h in server.hits[-4:]} <= {304}  # only conditional feed reads
+    # the whole request log of the repeat crawl: each feed once, in its source's declared
+    # order, asked "changed?" and answered 304; no robots.txt (kept from the first crawl), no
+    # sitemap, section page or article
+    yonhap_feeds = ["/RSS/news.xml", "/RSS/nk.xml", "/RSS/national.xml"]
+    kh_feeds = ["/rss/newsAll"] + [
+        f"/rss/kh_{s}"
+        for s in ("National", "Business", "LifenCulture", "Sports", "World", "Opinion", "Kpop")
+    ]
+    repeat = server.hits[seen:]
+    assert [h.path for h in repeat if h.path.startswith("/RSS/")] == yonhap_feeds
+    assert [h.path for h in repeat if h.path.startswith("/rss/")] == kh_feeds
+    assert len(repeat) == len(yonhap_feeds) + len(kh_feeds)
+    assert all(h.status == 304 and "if-none-match" in h.headers for h in repeat)

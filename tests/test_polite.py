@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scraper.config import HttpConfig
+from scraper.config import HttpConfig, load_config
 from scraper.errors import (
     Cancelled,
     HostBackedOff,
@@ -201,3 +201,47 @@ def test_a_robots_txt_redirected_on_its_own_origin_is_followed(archive: Archive)
     worker.join(timeout=10)
     assert not worker.is_alive(), "the robots.txt redirect deadlocked"
     assert results[0] == 200 and isinstance(results[1], RobotsDisallowed)
+
+
+def test_refusals_name_the_url_and_the_source(archive: Archive) -> None:
+    site, clock = Site(), Clock()
+    polite = _polite(site, archive, clock, source="yonhap")
+
+    def get(url: str) -> None:
+        with polite.attached():
+            polite.fetcher.get(url, allowed_hosts={"news.test"}, source="yonhap")
+
+    with pytest.raises(RobotsDisallowed) as refused:
+        get("https://news.test/private/c")
+    assert (refused.value.url, refused.value.source) == ("https://news.test/private/c", "yonhap")
+    site.statuses["/down"] = [503] * 100
+    for _ in range(HOST_FAILURE_LIMIT):
+        with pytest.raises(HttpStatusError):
+            get("https://news.test/down")
+    with pytest.raises(HostBackedOff) as backed_off:
+        get("https://news.test/ok")
+    assert (backed_off.value.url, backed_off.value.source) == ("https://news.test/ok", "yonhap")
+    assert f"failed {HOST_FAILURE_LIMIT} times in a row" in str(backed_off.value)
+    assert all(r.url.path != "/ok" for r in site.requests)
+
+
+def test_no_crawl_delay_means_only_min_delay(archive: Archive) -> None:
+    site, clock = Site(robots="User-agent: *\nDisallow: /private\n"), Clock()
+    polite = _polite(site, archive, clock, min_delay=0.5)
+    _get(polite, "https://news.test/a")
+    _get(polite, "https://news.test/b")
+    assert clock.slept == [0.5, 0.5]  # after robots.txt, after /a: min_delay, nothing more
+
+
+def test_each_origin_has_its_own_slot() -> None:
+    slots = HostSlots()
+    assert slots.get("https://a.test") is slots.get("https://a.test")
+    assert slots.get("https://a.test") is not slots.get("https://b.test")
+
+
+def test_for_source_takes_the_name_and_the_stop(archive: Archive) -> None:
+    stop = threading.Event()
+    fetcher = Fetcher(HttpConfig(user_agent=UA), transport=httpx.MockTransport(Site()))
+    settings = load_config(None, env={}).source("yonhap")
+    polite = Polite.for_source(fetcher, archive, settings, stop=stop)
+    assert (polite.source, polite.stop, polite.min_delay) == ("yonhap", stop, settings.min_delay)

@@ -1,5 +1,7 @@
 """Property tests: whatever bytes come in, ``extract`` returns an article or raises ``ParseError``
-(never another exception); the cleaning pipeline is idempotent."""
+(never another exception), and an article it returns holds: a title and a body, no junk line
+(the ones the cleaner exists to drop), a body that cleaning leaves as it is, and an id that is
+the one its URL names. The cleaning pipeline is idempotent."""
 
 from __future__ import annotations
 
@@ -12,11 +14,28 @@ from scraper import clean
 from scraper.errors import ParseError
 from scraper.extract import extract
 from scraper.models import Article
+from scraper.sources import by_name
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*/*.html"))
 PAGES = [p.read_bytes() for p in FIXTURES]
 ARTICLE_URL = "https://en.yna.co.kr/view/AEN20230419005000320"
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# lines that are never article text: sign-offs, site chrome, newsletter pitches, editor notes
+JUNK = (
+    "(ATTN: ADDS more details in paras 3-4)",
+    "mlee@yna.co.kr",
+    "(END)",
+    "(MORE)",
+    "Back To Top",
+    "MOST POPULAR",
+    "Get The Korea Herald's newsletter in your inbox every morning.",
+)
+
+
+def junk_lines(body: str) -> list[str]:
+    return [line for line in body.splitlines() if line.strip() in JUNK]
 
 
 def extract_or_parse_error(data: bytes | str, url: str | None) -> None:
@@ -26,8 +45,15 @@ def extract_or_parse_error(data: bytes | str, url: str | None) -> None:
         assert str(exc)
         return
     assert isinstance(article, Article)
-    assert article.title and len(article.body) >= 40
+    assert article.title.strip() and len(article.body) >= 40 and article.body.strip()
     assert article.id.startswith(f"{article.source}:")
+    assert junk_lines(article.body) == []
+    # the body is already clean: cleaning it again changes nothing
+    assert clean.clean_paragraphs(article.body.split("\n\n")).body == article.body
+    # the id is the one the article's URL names
+    source = by_name(article.source)
+    native = source.native_id(article.url)
+    assert native is not None and article.id == source.article_id(native), article.url
 
 
 @SETTINGS

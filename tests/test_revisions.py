@@ -131,3 +131,24 @@ def test_recheck_cli_reports_a_summary_per_source(server: FixtureServer, tmp_pat
     assert result.stdout.strip() == (
         "yonhap: rechecked 1, not modified 1, unchanged 0, revised 0, gone 0, failed 0"
     )
+
+
+def test_recheck_logs_an_http_error_that_is_not_a_withdrawal(
+    server: FixtureServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    server.add(PATH, _page(now - timedelta(minutes=30)))
+    config = load_config(write_config(tmp_path, server.url), env={})
+    with Context.open(config) as ctx:
+        assert archive_article(ctx, resolve(URL, config)).status == "new"
+        server.add(PATH, b"forbidden", status=403)
+        with caplog.at_level("WARNING", logger="scraper.revisions"):
+            summary = recheck(ctx, config.source("yonhap"), now=now + timedelta(minutes=16))
+        assert (summary.due, summary.failed, summary.gone) == (1, 1, 0)
+        assert "HTTP 403" in summary.errors[0]
+        # logged like every other failed recheck, and the URL stays due (not marked gone)
+        warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+        assert [r.getMessage() for r in warnings if r.name == "scraper.revisions"] == [
+            f"recheck of {URL} failed: {summary.errors[0]}"
+        ]
+        assert [i.url for i in due(ctx.archive, now + timedelta(minutes=40))] == [URL]

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
+import subprocess
 from pathlib import Path
 
+from tests.archive_helpers import assert_consistent
 from tests.conftest import run_cli
 from tests.server import Fault, FixtureServer
 from tests.test_service_helpers import (
@@ -17,7 +19,6 @@ from tests.test_service_helpers import (
     YONHAP_FEED,
     ServeProcess,
     add_site,
-    assert_consistent,
     free_port,
     http_get,
     json_lines,
@@ -53,19 +54,36 @@ def test_serve_crawls_both_sources_repeatedly_and_stops_cleanly(
             assert len(server.requests_for(f"/view/{native}")) == 1
         assert len(server.requests_for("/article/10604071")) == 1
 
-        # wait until the third run of each source is recorded, then ask status and health
-        def third_runs_recorded() -> bool:
+        # status once the third run of each source is recorded, read while no run is going:
+        # runs start every second, so a status that overlapped the start of a fourth run (its
+        # last run then reads "running") is asked again; the runs table tells which it was
+        def runs() -> list[tuple[str, int, int]]:
             db = sqlite3.connect(tmp_path / "archive" / "index.sqlite")
             try:
-                rows = db.execute(
-                    "SELECT COUNT(*) FROM runs WHERE finished_at IS NOT NULL GROUP BY source"
+                return db.execute(
+                    "SELECT source, COUNT(*), SUM(finished_at IS NULL) FROM runs "
+                    "GROUP BY source ORDER BY source"
                 ).fetchall()
             finally:
                 db.close()
-            return len(rows) == 2 and min(rows)[0] >= 3
 
-        wait_for(third_runs_recorded, what="three recorded runs per source")
-        status = run_cli("--config", str(cfg), "status", "--json")
+        def quiet_status() -> subprocess.CompletedProcess[str] | None:
+            before = runs()
+            if len(before) != 2 or any(n < 3 or open_ for _, n, open_ in before):
+                return None
+            status = run_cli("--config", str(cfg), "status", "--json")
+            return status if runs() == before else None
+
+        statuses: list[subprocess.CompletedProcess[str]] = []
+
+        def settled() -> bool:
+            got = quiet_status()
+            if got is not None:
+                statuses.append(got)
+            return got is not None
+
+        wait_for(settled, what="a status read between runs, after three recorded runs each")
+        status = statuses[0]
         assert status.returncode == 0, status.stderr
         doc = json.loads(status.stdout)
         assert doc["service"]["running"] is True and doc["service"]["pid"] == serve.proc.pid
@@ -106,6 +124,10 @@ def test_serve_crawls_both_sources_repeatedly_and_stops_cleanly(
     crawls = [r for r in json_lines(serve.log()) if r.get("event") == "crawl"]
     first = {r["source"]: r for r in reversed(crawls)}
     assert first["yonhap"]["new"] == 3 and first["koreaherald"]["new"] == 2
+    assert first["yonhap"]["resumed"] == 0 and first["yonhap"]["feeds_not_modified"] == 0
+    # every later finished run found its feed unchanged (the 304s asserted above)
+    later = [r for r in crawls if r["result"] == "ok" and r is not first[r["source"]]]
+    assert later and all(r["feeds_not_modified"] >= 1 for r in later)
     # a run still going when SIGTERM came ends "interrupted"; every other run is "ok"
     last = {r["source"]: i for i, r in enumerate(crawls)}
     for i, r in enumerate(crawls):

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,10 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from warcio.archiveiterator import ArchiveIterator
-
 from tests.conftest import FIXTURES, ROOT, write_config
-from tests.server import FixtureServer, yonhap_fixture
+from tests.server import FixtureServer, rss, yonhap_fixture
 
 YONHAP = {  # fixture number -> article id (from each page's canonical link)
     1: "AEN20230419006200320",
@@ -32,11 +29,6 @@ KH3 = (FIXTURES / "koreaherald" / "kh3_article_10604071.html").read_bytes()
 KH2 = (FIXTURES / "koreaherald" / "kh2_view_20241106050843.html").read_bytes()
 YONHAP_FEED = "/RSS/news.xml"
 KH_FEED = "/rss/newsAll"
-
-
-def rss(links: list[str]) -> str:
-    items = "".join(f"<item><title>t</title><link>{u}</link></item>" for u in links)
-    return f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>'
 
 
 def add_site(server: FixtureServer) -> None:
@@ -156,31 +148,3 @@ def json_lines(text: str) -> list[dict[str, object]]:
         if line.startswith("{"):
             out.append(json.loads(line))
     return out
-
-
-def assert_consistent(archive: Path) -> None:
-    """The index is sound, every article row has its file, every capture its WARC record,
-    every WARC file reads to the end, and no run is left open."""
-    db = sqlite3.connect(archive / "index.sqlite")
-    try:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        for (rel,) in db.execute("SELECT path FROM articles"):
-            record = json.loads((archive / rel).read_text())
-            assert record["id"] and record["body"]
-        dup = db.execute("SELECT id, COUNT(*) FROM articles GROUP BY id HAVING COUNT(*) > 1")
-        assert dup.fetchall() == []
-        captures = {(f, o) for f, o in db.execute("SELECT warc_file, warc_offset FROM captures")}
-        open_runs = db.execute("SELECT COUNT(*) FROM runs WHERE result = 'running'").fetchone()
-        assert open_runs[0] == 0
-    finally:
-        db.close()
-    offsets = set()
-    for warc in sorted((archive / "warc").glob("*/*.warc.gz")):
-        rel = str(warc.relative_to(archive))
-        with warc.open("rb") as fh:
-            it = ArchiveIterator(fh)
-            for record in it:
-                offsets.add((rel, it.get_record_offset()))
-                record.content_stream().read()
-    assert captures <= offsets, captures - offsets
-    assert not list(archive.rglob("*.tmp")), "a temp file was left behind"

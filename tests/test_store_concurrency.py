@@ -4,15 +4,14 @@ sources, or ``crawl`` started beside it) must all get a WAL index at the latest 
 from __future__ import annotations
 
 import multiprocessing
-import time
+import threading
 from pathlib import Path
 
 from scraper.store import MIGRATIONS, Archive
 
 
-def _open(root: Path, start: float, results: multiprocessing.Queue[str]) -> None:
-    while time.time() < start:  # line the processes up on one instant
-        pass
+def _open(root: Path, start: threading.Barrier, results: multiprocessing.Queue[str]) -> None:
+    start.wait(30)  # line the processes up: all released at once, when the last one arrives
     try:
         with Archive(root) as archive:
             version = archive.db.execute("PRAGMA user_version").fetchone()[0]
@@ -27,7 +26,7 @@ def test_simultaneous_first_open_of_a_fresh_archive(tmp_path: Path) -> None:
     outcomes = []
     for attempt in range(10):
         results: multiprocessing.Queue[str] = ctx.Queue()
-        start = time.time() + 0.3
+        start = ctx.Barrier(4)
         procs = [
             ctx.Process(target=_open, args=(tmp_path / f"a{attempt}", start, results))
             for _ in range(4)
