@@ -345,29 +345,9 @@ class WarcStore:
         """Append one exchange; ``encoded`` is its ``encode_exchange`` done ahead of time."""
         if encoded is None:
             encoded = encode_exchange(page, metadata)
-        data = encoded.data
-        current = self._open.get(source)
-        day = datetime.now(UTC).strftime("%Y-%m-%d")
-        if current is None or current.size + len(data) > self.max_bytes or day != current.day:
-            if current is not None:
-                self._close_one(current)
-            current = self._open[source] = self._new_file(source)
-        offset = current.size
-        if crashpoints.reached("warc"):  # the kill -9 tests: die with half a record written
-            os.write(current.fd, data[: len(data) // 2])
-            crashpoints.die()
-        try:
-            self._write_all(current.fd, data, current.rel)
-            if self.durable:  # on disk before the index row that points at it is committed
-                _sync(current.fd, current.rel)
-        except BaseException:  # StoreError, or Ctrl-C / SIGTERM mid-write
-            # do not leave a partial member behind: cut the file back to its last good size
-            with contextlib.suppress(OSError):
-                os.ftruncate(current.fd, offset)
-            raise
-        current.size += len(data)
+        rel, offset = self._append_bytes(source, encoded.data)
         return WarcRef(
-            file=current.rel,
+            file=rel,
             offset=offset + encoded.offset,
             length=encoded.length,
             record_id=encoded.record_id,
@@ -386,30 +366,50 @@ class WarcStore:
         for raw in raw_records:
             packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
             members.append(packer.compress(raw) + packer.flush())
-        data = b"".join(members)
+        rel, offset = self._append_bytes(source, b"".join(members))
+        refs = []
+        for raw, member in zip(raw_records, members, strict=True):
+            head = raw[:4096]
+            refs.append(
+                WarcRef(
+                    file=rel,
+                    offset=offset,
+                    length=len(member),
+                    record_id=_header_value(head, b"WARC-Record-ID"),
+                    uri=_header_value(head, b"WARC-Target-URI"),
+                    record_type=_header_value(head, b"WARC-Type") or "response",
+                    payload_digest=_header_value(head, b"WARC-Payload-Digest"),
+                )
+            )
+            offset += len(member)
+        return refs
+
+    def _append_bytes(self, source: str, data: bytes) -> tuple[str, int]:
+        """Write whole gzip members at the end of the source's current file (a new one past
+        ``max_bytes`` or on a new day) and, when durable, fdatasync them: on disk before the
+        index row that points at them is committed. A failure, Ctrl-C or SIGTERM mid-write cuts
+        the file back to its last good size, so no partial member is left. Returns the file
+        (relative to the root) and the offset the data starts at."""
         current = self._open.get(source)
         day = datetime.now(UTC).strftime("%Y-%m-%d")
         if current is None or current.size + len(data) > self.max_bytes or day != current.day:
             if current is not None:
                 self._close_one(current)
             current = self._open[source] = self._new_file(source)
-        start = current.size
+        offset = current.size
+        if crashpoints.reached("warc"):  # the kill -9 tests: die with half a record written
+            os.write(current.fd, data[: len(data) // 2])
+            crashpoints.die()
         try:
             self._write_all(current.fd, data, current.rel)
-        except StoreError:
+            if self.durable:
+                _sync(current.fd, current.rel)
+        except BaseException:  # StoreError, or Ctrl-C / SIGTERM mid-write
             with contextlib.suppress(OSError):
-                os.ftruncate(current.fd, start)
+                os.ftruncate(current.fd, offset)
             raise
         current.size += len(data)
-        refs, offset = [], start
-        for raw, member in zip(raw_records, members, strict=True):
-            found = _RECORD_ID.search(raw[:4096])
-            record_id = found.group(1).decode("ascii", "replace") if found else ""
-            refs.append(
-                WarcRef(file=current.rel, offset=offset, length=len(member), record_id=record_id)
-            )
-            offset += len(member)
-        return refs
+        return current.rel, offset
 
     def _close_one(self, entry: _OpenFile) -> None:
         try:
@@ -464,7 +464,12 @@ def marker(path: Path) -> Path:
 
 _CHUNK = 1 << 16
 _WARC_TYPE = re.compile(rb"WARC-Type:\s*([A-Za-z]+)")
-_RECORD_ID = re.compile(rb"(?im)^WARC-Record-ID:[ \t]*(\S+)")
+
+
+def _header_value(head: bytes, name: bytes) -> str:
+    """One WARC header's value from the start of a raw record ("" when absent)."""
+    found = re.search(rb"(?im)^" + re.escape(name) + rb":[ \t]*(\S+)", head)
+    return found.group(1).decode("ascii", "replace") if found else ""
 
 
 @dataclass(frozen=True)

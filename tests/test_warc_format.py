@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import sqlite3
 from pathlib import Path
 
 import httpx
+import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from scraper.config import HttpConfig
@@ -121,3 +123,27 @@ def test_legacy_capture_rows_get_the_response_length(tmp_path: Path) -> None:
         assert (fixed["warc_length"], fixed["record_type"]) == (right, "response")
     assert result.status == "new"
     assert isinstance(archive.db, sqlite3.Connection)
+
+
+def test_copied_records_are_cataloged_as_written_and_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # scraper import / backfill copy other tools' records: the refs name each record's own
+    # type, URI and payload digest, and the bytes are on disk before the index points at them
+    from tests.history_warcs import response, revisit
+
+    original = response("https://en.yna.co.kr/view/AEN20160301000100315", b"<html>x</html>")
+    records = [original, revisit(original, date="2016-03-02T09:00:00Z")]
+    synced: list[int] = []
+    real = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (synced.append(os.fstat(fd).st_size), real(fd)))
+    store = WarcStore(tmp_path)
+    refs = store.append_records("yonhap", records)
+    store.close()
+    assert [r.record_type for r in refs] == ["response", "revisit"]
+    assert {r.uri for r in refs} == {"https://en.yna.co.kr/view/AEN20160301000100315"}
+    assert refs[0].payload_digest and refs[0].payload_digest == refs[1].payload_digest
+    assert synced and synced[-1] >= refs[1].offset + refs[1].length
+    data = (tmp_path / refs[1].file).read_bytes()
+    for ref, raw in zip(refs, records, strict=True):
+        assert gzip.decompress(data[ref.offset : ref.offset + ref.length]) == raw
