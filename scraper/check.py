@@ -32,6 +32,7 @@ from pathlib import Path
 
 from scraper.errors import StoreError
 from scraper.models import Article
+from scraper.revisit import fix_legacy_captures
 from scraper.salvage import QUARANTINE, FullScan, quarantine_dir, salvage, scan_all
 from scraper.store import TEMP_SUFFIX, Archive, temp_owner
 from scraper.warc import in_use, marker
@@ -246,6 +247,18 @@ class _Checker:
         ):
             self.archive.rebuild_search()
 
+    def legacy_captures(self) -> None:
+        """Rows written before migration 5 span the whole exchange; ``--repair`` gives them the
+        response record's own offset and length, as a CDX line has them."""
+        db = self.archive.db
+        old = db.execute("SELECT count(*) FROM captures WHERE record_type IS NULL").fetchone()[0]
+        if old and self.problem(
+            f"captures: {old} rows from before migration 5 span the whole exchange",
+            "pointed at their response record",
+        ):
+            with self.archive._tx() as tx:
+                fix_legacy_captures(tx, self.archive.root)
+
     def urls(self) -> None:
         rows = self.archive.db.execute(
             "SELECT u.url, u.source, u.article_id FROM urls u LEFT JOIN articles a "
@@ -285,6 +298,7 @@ def check(archive: Archive, *, repair: bool = False) -> CheckReport:
     checker.captures(members)
     checker.articles()
     checker.search_index()
+    checker.legacy_captures()
     checker.urls()
     for problem in checker.report.problems:
         log.debug("check: %s", problem.line())

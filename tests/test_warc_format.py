@@ -13,6 +13,7 @@ import httpx
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from scraper.check import check
 from scraper.config import HttpConfig
 from scraper.fetch import Fetcher
 from scraper.revisit import fix_legacy_captures
@@ -119,6 +120,18 @@ def test_legacy_capture_rows_get_the_response_length(tmp_path: Path) -> None:
             "UPDATE captures SET record_type = NULL, warc_length = warc_length + 999"
         )
         assert fix_legacy_captures(archive.db, root) == 1
+        fixed = archive.db.execute("SELECT * FROM captures").fetchone()
+        assert (fixed["warc_length"], fixed["record_type"]) == (right, "response")
+        # an archive from before migration 5: check names the rows, --repair converts them
+        archive.db.execute(
+            "UPDATE captures SET record_type = NULL, warc_length = warc_length + 999"
+        )
+        report = check(archive)
+        assert [p.text for p in report.problems] == [
+            "captures: 1 rows from before migration 5 span the whole exchange"
+        ]
+        check(archive, repair=True)
+        assert check(archive).ok
         fixed = archive.db.execute("SELECT * FROM captures").fetchone()
         assert (fixed["warc_length"], fixed["record_type"]) == (right, "response")
     assert result.status == "new"
