@@ -20,8 +20,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from scraper import dates
+from scraper import dates, sources
 from scraper.dom import normalize_line
+from scraper.sources.base import Source
 
 # "By Kang Yoon-seung", "By Kim Eun-jung and Lee Minji", "By Park Han-na, Lee Jung-joo"
 _BYLINE = re.compile(r"^\s*By\s+(?P<names>[A-Z][\w.'’ -]*(?:(?:,|\band\b|&)\s*[A-Z][\w.'’ -]*)*)$")
@@ -31,10 +32,11 @@ _BYLINE_EMAIL = re.compile(r"\s*[(\[]?\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*[)\]]?")
 # a romanized person name as bylines print it: 2-5 capitalised words, hyphens allowed
 # ("Yoo Jee-ho", "Kim Eun-jung", "Lee Minji")
 _PERSON = re.compile(r"^[A-Z][a-zA-Z'’-]+(?:\s+[A-Z][a-zA-Z'’-]+){1,4}$")
-# words that make a "name" a publisher, a desk or a job title rather than a person
+# words that make a "name" a publisher, a desk or a job title rather than a person; each source
+# adds its own (``Source.byline_words``: "yonhap", "herald"), see ``not_person_words``
 _NOT_PERSON_WORDS = frozenset(
     (
-        "yonhap", "herald", "korea", "news", "agency", "desk", "staff", "reporter", "reporters",
+        "korea", "news", "agency", "desk", "staff", "reporter", "reporters",
         "correspondent", "writer", "editor", "editors", "editorial", "bureau", "team", "newsroom",
         "service", "wire", "afp", "reuters", "ap", "corporation", "times", "daily", "press",
         "media", "online", "digital", "more", "articles", "article", "view", "all", "by",
@@ -44,15 +46,26 @@ _NOT_PERSON_WORDS = frozenset(
 _EDITOR_NOTE = re.compile(r"^\(ATTN:.*\)$", re.S)
 _EMAIL = re.compile(r"^[(\[]?[\w.+-]+@[\w-]+(?:\.[\w-]+)+[)\]]?$")
 _TRAILER_MARK = re.compile(r"^\((?:END|MORE)\)$")
-# the same trailers printed at the end of a line of text: "… designated. (END)"
-_TRAILER_AT_END = re.compile(
-    r"\s*(?:\((?:END|MORE)\)|[\w.+-]+@(?:yna\.co\.kr|heraldcorp\.com|koreaherald\.com))\s*$"
-)
 _UPDATE_TAG = re.compile(r"^\((LEAD|URGENT|\d+(?:st|nd|rd|th) LD)\)", re.I)
 # a line break inside a sentence: the line is prose (6+ words) and stops on a lower-case word or
 # a comma; price lists ("Kakao 58,600 DN 400") end in digits and keep their breaks
 _SOFT_BREAK_END = re.compile(r"[a-z,]$")
 _SOFT_BREAK_MIN_WORDS = 6
+
+
+def trailer_at_end(registry: tuple[Source, ...]) -> re.Pattern[str]:
+    """The trailers printed at the end of a line of text: "… designated. (END)", "(MORE)", or a
+    reporter's address at one of the registered sources' ``email_domains``."""
+    alternatives = [r"\((?:END|MORE)\)"]
+    domains = [re.escape(d) for source in registry for d in source.email_domains]
+    if domains:
+        alternatives.append(r"[\w.+-]+@(?:" + "|".join(domains) + ")")
+    return re.compile(r"\s*(?:" + "|".join(alternatives) + r")\s*$")
+
+
+def not_person_words(registry: tuple[Source, ...]) -> frozenset[str]:
+    return _NOT_PERSON_WORDS | {w.casefold() for source in registry for w in source.byline_words}
+
 
 # Lines a naive scrape leaves behind (docs/sources-evidence.md, "The boilerplate"): never
 # article text when they are a whole paragraph.
@@ -101,7 +114,8 @@ def is_person(name: str) -> bool:
     n = " ".join(name.split())
     if not _PERSON.match(n):
         return False
-    return not any(word.casefold() in _NOT_PERSON_WORDS for word in n.split())
+    not_person = sources.derived(not_person_words)
+    return not any(word.casefold() in not_person for word in n.split())
 
 
 def parse_byline(text: str) -> list[str] | None:
@@ -178,9 +192,10 @@ def join_soft_breaks(paragraph: str) -> str:
 
 def _peel_tail_lines(lines: list[str], authors: list[str]) -> list[str]:
     lines = list(lines)
+    trailer = sources.derived(trailer_at_end)
     while lines:
         last = lines[-1].strip()
-        while (shorter := _TRAILER_AT_END.sub("", last)) != last:
+        while (shorter := trailer.sub("", last)) != last:
             last = shorter
         if not last or _EMAIL.match(last) or _TRAILER_MARK.match(last) or is_chrome(last):
             lines.pop()

@@ -1,15 +1,14 @@
-"""Story lineage: Yonhap publishes each update of a story under a new id, tagged "(LEAD)",
-"(2nd LD)", "(3rd LD)" … in the title. Linked updates share one ``story_id``.
+"""Story lineage: some sources publish each update of a story under a new id (Yonhap tags
+them "(LEAD)", "(2nd LD)", "(3rd LD)" … in the title). Linked updates share one ``story_id``.
 
-Id rule (evidence: tests/fixtures/yonhap): ``AEN`` + YYYYMMDD + 6-digit serial + 3-digit desk.
-A first version's serial ends in ``00`` (AEN20230419003800320, fixture 11); its updates keep the
-first four digits and count the last two from 51 (AEN20230419003851320 "(LEAD)", fixture 9;
-AEN20230419000952325 "(2nd LD)", fixture 15, whose first version is serial 000900).
+Which ids belong together is the source's declaration (``Source.story_rule``: a pattern, the
+first version's id and the id prefix every version shares; Yonhap's rule and its evidence are
+in ``scraper/sources/yonhap.py``).
 
-The story id is the first version's id (serial ``…00``), which can be computed before the
-first version is stored. The guard: when stored articles share the day and serial prefix but
-none of them reads like the same story (title or lead paragraph), the article is a story of
-its own. Korea Herald articles (and anything else) are each their own story.
+The story id is the first version's id, which can be computed before the first version is
+stored. The guard: when stored articles share the rule's prefix but none of them reads like the
+same story (title or lead paragraph), the article is a story of its own. Articles of a source
+without a rule (and ids outside the rule) are each their own story.
 """
 
 from __future__ import annotations
@@ -17,11 +16,9 @@ from __future__ import annotations
 import re
 import sqlite3
 
+from scraper import sources
 from scraper.models import Article
 
-_YONHAP_ID = re.compile(
-    r"^yonhap:AEN(?P<day>\d{8})(?P<serial>\d{4})(?P<update>\d{2})(?P<desk>\d{3})$"
-)
 _TAG = re.compile(r"^\s*\((?:LEAD|\d+(?:st|nd|rd|th) LD|URGENT)\)\s*", re.I)
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _STOP = frozenset(
@@ -59,21 +56,38 @@ def similar(title_a: str, body_a: str, title_b: str, body_b: str) -> bool:
     return _overlap(_words(_lead(body_a)), _words(_lead(body_b))) >= LEAD_OVERLAP
 
 
+def _family(article_id: str) -> tuple[str, str] | None:
+    """(the story's first version's id, the id prefix all its versions share) by the rule of
+    the article's source, or None for a source without a rule and ids outside it."""
+    name, _, native = article_id.partition(":")
+    for source in sources.SOURCES:
+        if source.name != name or source.story_rule is None:
+            continue
+        rule = source.story_rule
+        m = rule.pattern.match(native)
+        if m is None:
+            return None
+        groups = m.groupdict()
+        return (
+            source.article_id(rule.root.format(**groups)),
+            source.article_id(rule.family.format(**groups)),
+        )
+    return None
+
+
 def root_id(article_id: str) -> str | None:
-    """The id of the first version of a Yonhap story, or None for ids outside the rule."""
-    m = _YONHAP_ID.match(article_id)
-    if m is None:
-        return None
-    return f"yonhap:AEN{m['day']}{m['serial']}00{m['desk']}"
+    """The id of the first version of a story, or None for ids outside their source's rule."""
+    found = _family(article_id)
+    return found[0] if found else None
 
 
 def story_id(db: sqlite3.Connection, article: Article) -> str:
-    """The story ``article`` belongs to, judged against the stored articles of the same day
-    and serial prefix (desk codes may differ between versions, so they are not compared)."""
-    root = root_id(article.id)
-    if root is None:
+    """The story ``article`` belongs to, judged against the stored articles that share the
+    rule's prefix (for Yonhap day and serial: desk codes may differ between versions)."""
+    found = _family(article.id)
+    if found is None:
         return article.id
-    prefix = root[: len("yonhap:AEN") + 12]
+    root, prefix = found
     rows = db.execute(
         "SELECT a.id, a.title, a.story_id, f.body FROM articles a "
         "LEFT JOIN articles_fts f ON f.rowid = a.rowid "

@@ -4,8 +4,8 @@ Paragraph-level rules (chrome lines, "(END)" and e-mail trailers, "(ATTN: …)" 
 bylines, repeated captions) live in ``scraper.clean``; date formats in ``scraper.dates``. This
 module holds the rest, each one a fact about the printed page rather than about class names:
 
-- the site name both sites append to ``<title>`` / ``og:title`` ("… | Yonhap News Agency",
-  "… - The Korea Herald");
+- the site name a source appends to ``<title>`` / ``og:title`` ("… | Yonhap News Agency",
+  "… - The Korea Herald"), built from each source's declared ``site_names``;
 - the printed date line: "Published : Apr 19, 2023 - 15:51 Updated : …" (Korea Herald, every
   layout), "15:29 April 19, 2023" (Yonhap header), all in KST;
 - a byline printed in the article header ("By Lee Haye-ah", KH-3) next to the dates;
@@ -18,10 +18,9 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from scraper import clean, dates
+from scraper import clean, dates, sources
+from scraper.sources.base import Source
 
-# "… | Yonhap News Agency", "… - The Korea Herald", "… - Korea Herald"
-SITE_SUFFIX = re.compile(r"\s*[|-]\s*(?:Yonhap News Agency|(?:The )?Korea Herald)\s*$", re.I)
 _LABEL = re.compile(r"Published|Updated|Posted|Modified", re.I)
 # a byline inside a line of header text: "By Lee Haye-ah Published : …"
 _BYLINE_IN_TEXT = re.compile(r"(?:^|\s)By\s+([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,4})")
@@ -29,8 +28,18 @@ _BYLINE_IN_TEXT = re.compile(r"(?:^|\s)By\s+([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]
 _ID_DATE = re.compile(r"^(?:[A-Z]{2,4})?((?:19|20)\d{2})(\d{2})(\d{2})\d{3,}$")
 
 
+def site_suffix(registry: tuple[Source, ...]) -> re.Pattern[str]:
+    """ " | Name" / " - Name" at the end of a title, for every registered source's site names
+    ("… | Yonhap News Agency", "… - The Korea Herald"); a pattern that never matches when no
+    source declares one."""
+    names = [re.escape(name) for source in registry for name in source.site_names]
+    if not names:
+        return re.compile(r"(?!)")
+    return re.compile(r"\s*[|-]\s*(?:" + "|".join(names) + r")\s*$", re.I)
+
+
 def strip_site_name(title: str) -> str:
-    return SITE_SUFFIX.sub("", title).strip()
+    return sources.derived(site_suffix).sub("", title).strip()
 
 
 def id_date(native_id: str) -> date | None:

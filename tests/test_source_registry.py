@@ -8,6 +8,7 @@ runs in-process through ``scraper.cli.main``."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import re
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper import sources
+from scraper import clean, sitetext, sources
 from scraper.cli import main
 from scraper.config import SourceConfig, load_config
 from scraper.errors import ConfigError
@@ -145,3 +146,75 @@ def test_the_shipped_config_and_the_docs_name_every_source() -> None:
     for field in dataclasses.fields(SourceConfig):
         if field.name != "name":  # the table's name
             assert re.search(rf"^{field.name} = ", table, re.M), f"{field.name} undocumented"
+
+
+def test_shared_cleaning_learns_a_new_sources_site_name_e_mail_and_desk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The site-name suffix, the e-mail trailer and the desk words come from the declaration:
+    nothing before registration, stripped after (the derived rules are rebuilt, not frozen)."""
+    title = "Assembly passes the budget | The Test Times"
+    last = "The vote was 180 to 95. kim.minsu@testtimes.example"
+    assert sitetext.strip_site_name(title) == title
+    assert clean.clean_paragraphs(["First paragraph of the story.", last]).body.endswith(last)
+    assert clean.is_person("Testtimes Seoul")
+
+    monkeypatch.setattr(sources, "SOURCES", (*sources.SOURCES, throwaway_source.SOURCE))
+    assert sitetext.strip_site_name(title) == "Assembly passes the budget"
+    cleaned = clean.clean_paragraphs(["First paragraph of the story.", last])
+    assert cleaned.body == "First paragraph of the story.\n\nThe vote was 180 to 95."
+    assert not clean.is_person("Testtimes Seoul")
+    # the real sources' rules still hold alongside
+    assert sitetext.strip_site_name("Yoon vows - The Korea Herald") == "Yoon vows"
+
+
+# What names the two real sites in code outside scraper/sources/: their names, hosts and
+# e-mail domains, their id prefix. Comments, docstrings and --help examples may mention them.
+_SITE_WORDS = re.compile(r"yonhap|\byna\b|yna\.co|herald|\bAEN\b|AEN\{", re.I)
+
+
+def _code_strings_and_names(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of every identifier and string literal in ``path`` that is code, not prose
+    for people: comments (the parser drops them), docstrings, help texts (an argparse
+    help/epilog/description, a ``…_HELP``/``…EPILOG``/``…DESCRIPTION`` constant) and an "e.g."
+    example in a message may name the real sources, on purpose."""
+    tree = ast.parse(path.read_text())
+    prose: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            prose.add(id(first.value))
+        if isinstance(node, ast.keyword) and node.arg in {"help", "epilog", "description"}:
+            prose.update(id(n) for n in ast.walk(node.value))
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id.endswith(("HELP", "EPILOG", "DESCRIPTION"))
+            for t in node.targets
+        ):
+            prose.update(id(n) for n in ast.walk(node.value))
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if id(node) in prose:
+            continue
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if "e.g. " not in node.value:
+                found.append((node.lineno, node.value))
+        elif isinstance(node, ast.Name):
+            found.append((node.lineno, node.id))
+        elif isinstance(node, ast.Attribute):
+            found.append((node.lineno, node.attr))
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            found.append((node.lineno, node.name))
+    return found
+
+
+def test_no_code_outside_the_sources_names_a_site() -> None:
+    root = Path(__file__).resolve().parent.parent / "scraper"
+    offenders = [
+        f"{path.relative_to(root.parent)}:{line}: {text[:60]!r}"
+        for path in sorted(root.rglob("*.py"))
+        if "sources" not in path.relative_to(root).parts[:1]
+        for line, text in _code_strings_and_names(path)
+        if _SITE_WORDS.search(text)
+    ]
+    assert offenders == [], "site knowledge outside scraper/sources/:\n" + "\n".join(offenders)

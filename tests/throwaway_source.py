@@ -46,6 +46,10 @@ SOURCE = Source(
     feeds=("/rss/all.xml", "/rss/politics.xml"),
     section_pages=("/politics",),
     sections=(("pol", "Politics"),),
+    # what the shared cleaning must learn from this declaration alone
+    site_names=("The Test Times",),
+    email_domains=("testtimes.example",),
+    byline_words=("testtimes",),
 )
 
 

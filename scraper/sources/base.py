@@ -52,6 +52,17 @@ class UrlForm:
 
 
 @dataclass(frozen=True)
+class StoryRule:
+    """How a source numbers the updates of one story (``scraper.lineage``): ``pattern`` matches
+    a native id and has named groups; ``root`` is the first version's id and ``family`` the id
+    prefix every version of the story shares, both written with those groups (``{day}``)."""
+
+    pattern: re.Pattern[str]
+    root: str
+    family: str
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     hosts: tuple[str, ...]
@@ -70,6 +81,15 @@ class Source:
     # URL prefixes (host + path, no scheme) under which a web archive's CDX index lists this
     # source's article pages: what ``scraper backfill --via wayback`` asks for
     archive_prefixes: tuple[str, ...] = ()
+    # what the site prints about itself, which shared cleaning removes from every page
+    # (scraper.sitetext, scraper.clean): the names it appends to <title>/og:title ("… | Name"),
+    # the domains of its reporters' e-mail addresses (a trailing "x@domain" ends a body), and
+    # words that make a byline a desk rather than a person (lower case)
+    site_names: tuple[str, ...] = ()
+    email_domains: tuple[str, ...] = ()
+    byline_words: tuple[str, ...] = ()
+    # how updates of one story are numbered, when the ids say so (``scraper.lineage``)
+    story_rule: StoryRule | None = None
 
     def is_own_host(self, host: str | None) -> bool:
         return host is not None and host.lower().rstrip(".") in self.hosts

@@ -354,4 +354,9 @@ SOURCE = Source(
         ".img_caption_m",
         ".view_con_caption",
     ),
+    # "… - The Korea Herald", "… - Korea Herald" (og:title, <title>); reporters write from
+    # …@heraldcorp.com or …@koreaherald.com; "Herald" in a byline is the paper, not a person
+    site_names=("The Korea Herald", "Korea Herald"),
+    email_domains=("heraldcorp.com", "koreaherald.com"),
+    byline_words=("herald",),
 )

@@ -16,7 +16,7 @@ from selectolax.lexbor import LexborNode
 from scraper import clean, dates, sitetext
 from scraper.dom import Page, block_paragraphs, first_text, hashtags, normalize_line, remove
 from scraper.models import Image
-from scraper.sources.base import Extracted, Source, UrlForm
+from scraper.sources.base import Extracted, Source, StoryRule, UrlForm
 
 HOME = "https://en.yna.co.kr"
 # the CMS fills an empty caption's alt with "<title> - 1": that is not a caption (yna_article_7, 11)
@@ -165,5 +165,21 @@ SOURCE = Source(
         "div.sns-share",
         "[id^=taboola]",
         "figure",
+    ),
+    # "… | Yonhap News Agency" (og:title); reporters write from …@yna.co.kr; "Yonhap" as a byline
+    # is the agency, not a person
+    site_names=("Yonhap News Agency",),
+    email_domains=("yna.co.kr",),
+    byline_words=("yonhap",),
+    # each update of a story gets a new id, tagged "(LEAD)", "(2nd LD)" … in the title:
+    # ``AEN`` + YYYYMMDD + 4-digit serial + 2-digit update + 3-digit desk. A first version's
+    # update digits are ``00`` (AEN20230419003800320, fixture 11); its updates keep the serial
+    # and count from 51 (AEN20230419003851320 "(LEAD)", fixture 9; AEN20230419000952325
+    # "(2nd LD)", fixture 15, whose first version is AEN20230419000900325). Desk codes may differ
+    # between versions, so the family (the ids to compare against) is day + serial.
+    story_rule=StoryRule(
+        pattern=re.compile(r"^AEN(?P<day>\d{8})(?P<serial>\d{4})(?P<update>\d{2})(?P<desk>\d{3})$"),
+        root="AEN{day}{serial}00{desk}",
+        family="AEN{day}{serial}",
     ),
 )
