@@ -14,6 +14,7 @@ import pytest
 from scraper.crawl import SourceSummary
 from scraper.errors import StoreError
 from scraper.health import HealthSnapshot, SourceHealth, render_metrics
+from scraper.migrations import MIGRATIONS
 from scraper.state import (
     ArticleCounts,
     ServeLock,
@@ -23,7 +24,7 @@ from scraper.state import (
     classify,
     serving,
 )
-from scraper.store import MIGRATIONS, Archive
+from scraper.store import Archive
 
 
 def test_classify_results() -> None:

@@ -255,7 +255,7 @@ def test_unwritable_archive_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_migration_backfills_search_of_an_older_index(tmp_path: Path) -> None:
-    from scraper.store import MIGRATIONS
+    from scraper.migrations import MIGRATIONS
 
     root = tmp_path / "archive"
     with Archive(root) as archive:
