@@ -18,7 +18,8 @@ import pytest
 
 from scraper.articlefile import atomic_write
 from scraper.errors import DiskFull
-from scraper.warc import WarcStore, scan
+from scraper.warc import WarcStore
+from scraper.warcread import scan
 from tests.archive_helpers import assert_consistent, page
 from tests.conftest import FIXTURES, ROOT, run_cli, write_config
 from tests.mirror import build_mirror
