@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from scraper.errors import ConfigError
+from scraper.httpreply import write_response
 
 log = logging.getLogger(__name__)
 
@@ -279,10 +280,4 @@ class HealthServer:
             ctype = "text/plain; version=0.0.4; charset=utf-8"
         else:
             status, body, ctype = 404, b"not found\n", "text/plain"
-        head = (
-            f"HTTP/1.1 {status} {h.responses.get(status, ('',))[0]}\r\n"
-            f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-            "Cache-Control: no-store\r\n\r\n"
-        ).encode("latin-1")
-        h.wfile.write(head + body)
-        h.wfile.flush()
+        write_response(h, status, {"Content-Type": ctype, "Cache-Control": "no-store"}, body)
