@@ -64,6 +64,17 @@ def _statements(script: str) -> list[str]:
     return [statement for statement in out if statement.strip(" \t\r\n;")]
 
 
+@dataclass(frozen=True)
+class _SavePlan:
+    """What ``Archive.save`` is about to store: the outcome, the record, its file and whether
+    that file is (re)written."""
+
+    outcome: str  # "new" | "unchanged" | "revised"
+    final: Article
+    path: Path
+    rewrite: bool
+
+
 class Archive:
     """One archive directory. Open it, use it, close it (or use ``with``)."""
 
@@ -176,27 +187,12 @@ class Archive:
             (article.id,),
         ).fetchone()
         seen_under = self._seen_urls(article, url)
-        old_bytes: bytes | None = None
         if row is not None and row["content_hash"] == article.content_hash:
-            outcome = "unchanged"
-            path = self.root / row["path"]
-            if path.exists():
-                final = self.load_file(path)
-                rewrite = set(seen_under) != set(final.urls)
-            else:  # lost since (see ``scraper check``): the fresh extraction stands in for it
-                final, rewrite = article.evolve(revision=row["revision"]), True
-            if rewrite:  # same content, one more URL: the record changes, the revision does not
-                final = final.evolve(urls=seen_under, story_id=row["story_id"] or article.id)
+            plan = self._plan_unchanged(article, row, seen_under)
         else:
-            outcome = "new" if row is None else "revised"
-            story = row["story_id"] if row is not None else lineage.story_id(self.db, article)
-            final = article.evolve(
-                revision=1 if row is None else row["revision"] + 1,
-                story_id=story or article.id,
-                urls=seen_under,
-            )
-            path = self.root / article_relpath(final)
-            rewrite = True
+            plan = self._plan_changed(article, row, seen_under)
+        outcome, final, path, rewrite = plan.outcome, plan.final, plan.path, plan.rewrite
+        old_bytes: bytes | None = None
         if rewrite:
             if path.exists():
                 old_bytes = path.read_bytes()
@@ -241,6 +237,35 @@ class Archive:
             with contextlib.suppress(FileNotFoundError):
                 (self.root / row["path"]).unlink()
         return SaveResult(article=final, status=outcome, path=path)
+
+    def _plan_unchanged(
+        self, article: Article, row: sqlite3.Row, seen_under: tuple[str, ...]
+    ) -> _SavePlan:
+        """Same content hash: the stored record stands; its file is rewritten only when the
+        article was seen under one more URL, or when the file was lost since."""
+        path = self.root / row["path"]
+        if path.exists():
+            final = self.load_file(path)
+            rewrite = set(seen_under) != set(final.urls)
+        else:  # lost since (see ``scraper check``): the fresh extraction stands in for it
+            final, rewrite = article.evolve(revision=row["revision"]), True
+        if rewrite:  # same content, one more URL: the record changes, the revision does not
+            final = final.evolve(urls=seen_under, story_id=row["story_id"] or article.id)
+        return _SavePlan("unchanged", final, path, rewrite)
+
+    def _plan_changed(
+        self, article: Article, row: sqlite3.Row | None, seen_under: tuple[str, ...]
+    ) -> _SavePlan:
+        """A new article, or a new revision of a stored one: always written, to the path its
+        (possibly corrected) publication date gives."""
+        story = row["story_id"] if row is not None else lineage.story_id(self.db, article)
+        final = article.evolve(
+            revision=1 if row is None else row["revision"] + 1,
+            story_id=story or article.id,
+            urls=seen_under,
+        )
+        outcome = "new" if row is None else "revised"
+        return _SavePlan(outcome, final, self.root / article_relpath(final), rewrite=True)
 
     def _restore(self, path: Path, old_bytes: bytes | None, rewrite: bool) -> None:
         """Undo a file write whose index transaction failed, so file and index agree."""
