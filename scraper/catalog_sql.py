@@ -1,5 +1,5 @@
 """SQL of the catalog migrations for replay tools and outside readers, appended to
-``scraper.store.MIGRATIONS`` (kept apart so the store module stays small). Append, never edit.
+``scraper.migrations.MIGRATIONS`` (kept apart so the store module stays small). Append, never edit.
 """
 
 # 5: captures point at one record (response or revisit) as a CDX line does; the payload

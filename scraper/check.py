@@ -30,11 +30,12 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scraper.articlefile import TEMP_SUFFIX, temp_owner
 from scraper.errors import StoreError
 from scraper.models import Article
 from scraper.revisit import fix_legacy_captures
 from scraper.salvage import QUARANTINE, FullScan, quarantine_dir, salvage, scan_all
-from scraper.store import TEMP_SUFFIX, Archive, temp_owner
+from scraper.store import Archive
 from scraper.warc import in_use, marker
 
 log = logging.getLogger(__name__)

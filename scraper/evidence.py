@@ -14,7 +14,8 @@ from scraper.errors import StoreError
 from scraper.models import FetchedPage
 from scraper.revisit import earlier_response
 from scraper.store import Archive
-from scraper.warc import WarcRef, WarcStore, encode_exchange, payload_digest
+from scraper.warc import WarcRef, WarcStore
+from scraper.warcrecord import encode_exchange, payload_digest
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from scraper.errors import ConfigError
+from scraper.httpreply import write_response
 
 log = logging.getLogger(__name__)
 
@@ -111,111 +112,150 @@ class _Metrics:
             )
 
 
-def render_metrics(snap: HealthSnapshot) -> str:
-    m = _Metrics()
+Samples = list[tuple[dict[str, str], float]]
+
+
+@dataclass(frozen=True)
+class _PerSource:
+    """One metric family with one sample per source (sources where ``get`` is None are left out)."""
+
+    name: str
+    kind: str
+    text: str
+    get: Callable[[SourceHealth], float | int | None]
+
+
+# In the order they are exposed. The archive counts are gauges: they are read from the index
+# and say how many articles it holds now, not how many events happened since the start.
+_PER_SOURCE = (
+    _PerSource(
+        "scraper_source_failing",
+        "gauge",
+        "1 when the last finished crawl of the source failed.",
+        lambda s: int(s.failing),
+    ),
+    _PerSource(
+        "scraper_source_overdue",
+        "gauge",
+        "1 while a crawl of the source runs past its deadline.",
+        lambda s: int(s.overdue),
+    ),
+    _PerSource(
+        "scraper_source_backing_off",
+        "gauge",
+        "1 while a failing source is paused.",
+        lambda s: int(s.backing_off),
+    ),
+    _PerSource(
+        "scraper_consecutive_failures",
+        "gauge",
+        "Failed crawls in a row.",
+        lambda s: s.consecutive_failures,
+    ),
+    _PerSource(
+        "scraper_articles_total",
+        "gauge",
+        "Articles in the archive.",
+        lambda s: s.articles_total,
+    ),
+    _PerSource(
+        "scraper_fallback_articles_total",
+        "gauge",
+        "Articles in the archive extracted by the fallback parser.",
+        lambda s: s.fallback_total,
+    ),
+    _PerSource(
+        "scraper_fallback_share",
+        "gauge",
+        "Share of the source's last N new articles extracted by the fallback parser "
+        "(service.drift_window).",
+        lambda s: s.drift_share,
+    ),
+    _PerSource(
+        "scraper_layout_drift",
+        "gauge",
+        "1 when scraper_fallback_share is at or over service.drift_threshold.",
+        lambda s: int(s.drift_alarm) if s.drift_share is not None else None,
+    ),
+)
+
+# Per-source families after the counters since the start, in the order they are exposed.
+_PER_SOURCE_TIMES = (
+    _PerSource(
+        "scraper_last_run_timestamp_seconds",
+        "gauge",
+        "End of the last finished crawl.",
+        lambda s: s.last_run_ts,
+    ),
+    _PerSource(
+        "scraper_last_success_timestamp_seconds",
+        "gauge",
+        "End of the last crawl that stored something or found nothing new.",
+        lambda s: s.last_success_ts,
+    ),
+    _PerSource(
+        "scraper_last_run_duration_seconds",
+        "gauge",
+        "How long the last finished crawl took.",
+        lambda s: s.last_duration_s,
+    ),
+    _PerSource(
+        "scraper_next_run_timestamp_seconds",
+        "gauge",
+        "When the next crawl is scheduled.",
+        lambda s: s.next_run_ts,
+    ),
+)
+
+
+def _service_families(m: _Metrics, snap: HealthSnapshot) -> None:
     m.family("scraper_up", "gauge", "1 while the scheduler runs.", [({}, 1 if snap.alive else 0)])
     m.family(
         "scraper_start_time_seconds", "gauge", "When the service started.", [({}, snap.started_ts)]
     )
 
-    def per_source(
-        get: Callable[[SourceHealth], float | int | None],
-    ) -> list[tuple[dict[str, str], float]]:
-        return [({"source": s.source}, v) for s in snap.sources if (v := get(s)) is not None]
 
-    m.family(
-        "scraper_source_failing",
-        "gauge",
-        "1 when the last finished crawl of the source failed.",
-        per_source(lambda s: int(s.failing)),
-    )
-    m.family(
-        "scraper_source_overdue",
-        "gauge",
-        "1 while a crawl of the source runs past its deadline.",
-        per_source(lambda s: int(s.overdue)),
-    )
-    m.family(
-        "scraper_source_backing_off",
-        "gauge",
-        "1 while a failing source is paused.",
-        per_source(lambda s: int(s.backing_off)),
-    )
-    m.family(
-        "scraper_consecutive_failures",
-        "gauge",
-        "Failed crawls in a row.",
-        per_source(lambda s: s.consecutive_failures),
-    )
-    m.family(
-        "scraper_articles_total",
-        "counter",
-        "Articles in the archive.",
-        per_source(lambda s: s.articles_total),
-    )
-    m.family(
-        "scraper_fallback_articles_total",
-        "counter",
-        "Articles in the archive extracted by the fallback parser.",
-        per_source(lambda s: s.fallback_total),
-    )
-    m.family(
-        "scraper_fallback_share",
-        "gauge",
-        "Share of the source's last N new articles extracted by the fallback parser "
-        "(service.drift_window).",
-        per_source(lambda s: s.drift_share),
-    )
-    m.family(
-        "scraper_layout_drift",
-        "gauge",
-        "1 when scraper_fallback_share is at or over service.drift_threshold.",
-        per_source(lambda s: int(s.drift_alarm) if s.drift_share is not None else None),
-    )
+def _per_source_families(m: _Metrics, snap: HealthSnapshot, specs: tuple[_PerSource, ...]) -> None:
+    for spec in specs:
+        samples: Samples = [
+            ({"source": s.source}, v) for s in snap.sources if (v := spec.get(s)) is not None
+        ]
+        m.family(spec.name, spec.kind, spec.text, samples)
+
+
+def _by_key(
+    snap: HealthSnapshot, label: str, counts: Callable[[SourceHealth], dict[str, int]]
+) -> Samples:
+    """One sample per source and key of ``counts(source)``, keys sorted."""
+    return [
+        ({"source": s.source, label: key}, count)
+        for s in snap.sources
+        for key, count in sorted(counts(s).items())
+    ]
+
+
+def _since_start_families(m: _Metrics, snap: HealthSnapshot) -> None:
     m.family(
         "scraper_crawl_runs_total",
         "counter",
         "Finished crawls since the service started, by result.",
-        [
-            ({"source": s.source, "result": result}, count)
-            for s in snap.sources
-            for result, count in sorted(s.runs.items())
-        ],
+        _by_key(snap, "result", lambda s: s.runs),
     )
     m.family(
         "scraper_crawl_articles_total",
         "counter",
         "Articles handled by crawls since the service started, by outcome.",
-        [
-            ({"source": s.source, "outcome": outcome}, count)
-            for s in snap.sources
-            for outcome, count in sorted(s.articles.items())
-        ],
+        _by_key(snap, "outcome", lambda s: s.articles),
     )
-    m.family(
-        "scraper_last_run_timestamp_seconds",
-        "gauge",
-        "End of the last finished crawl.",
-        per_source(lambda s: s.last_run_ts),
-    )
-    m.family(
-        "scraper_last_success_timestamp_seconds",
-        "gauge",
-        "End of the last crawl that stored something or found nothing new.",
-        per_source(lambda s: s.last_success_ts),
-    )
-    m.family(
-        "scraper_last_run_duration_seconds",
-        "gauge",
-        "How long the last finished crawl took.",
-        per_source(lambda s: s.last_duration_s),
-    )
-    m.family(
-        "scraper_next_run_timestamp_seconds",
-        "gauge",
-        "When the next crawl is scheduled.",
-        per_source(lambda s: s.next_run_ts),
-    )
+
+
+def render_metrics(snap: HealthSnapshot) -> str:
+    """The Prometheus text exposition (format 0.0.4) of ``snap``."""
+    m = _Metrics()
+    _service_families(m, snap)
+    _per_source_families(m, snap, _PER_SOURCE)
+    _since_start_families(m, snap)
+    _per_source_families(m, snap, _PER_SOURCE_TIMES)
     return "\n".join(m.lines) + "\n"
 
 
@@ -279,10 +319,4 @@ class HealthServer:
             ctype = "text/plain; version=0.0.4; charset=utf-8"
         else:
             status, body, ctype = 404, b"not found\n", "text/plain"
-        head = (
-            f"HTTP/1.1 {status} {h.responses.get(status, ('',))[0]}\r\n"
-            f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-            "Cache-Control: no-store\r\n\r\n"
-        ).encode("latin-1")
-        h.wfile.write(head + body)
-        h.wfile.flush()
+        write_response(h, status, {"Content-Type": ctype, "Cache-Control": "no-store"}, body)

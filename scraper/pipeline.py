@@ -18,15 +18,8 @@ from scraper.models import Article, FetchedPage
 from scraper.revisit import Earlier, earlier_response
 from scraper.store import Archive, SaveResult
 from scraper.urls import Target, allowed_hosts
-from scraper.warc import (
-    METADATA_URN,
-    Encoded,
-    Original,
-    WarcRef,
-    WarcStore,
-    encode_exchange,
-    payload_digest,
-)
+from scraper.warc import WarcRef, WarcStore
+from scraper.warcrecord import METADATA_URN, Encoded, Original, encode_exchange, payload_digest
 
 log = logging.getLogger(__name__)
 

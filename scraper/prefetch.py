@@ -23,7 +23,7 @@ from scraper.models import Article, FetchedPage
 from scraper.pipeline import encode_capture, extract_page
 from scraper.polite import Polite
 from scraper.urls import Target, allowed_hosts
-from scraper.warc import Encoded
+from scraper.warcrecord import Encoded
 
 log = logging.getLogger(__name__)
 

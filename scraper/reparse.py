@@ -24,7 +24,7 @@ from scraper.errors import ParseError, StoreError
 from scraper.extract import extract
 from scraper.models import Article
 from scraper.store import Archive
-from scraper.warc import StoredResponse, read_response
+from scraper.warcread import StoredResponse, read_response
 
 log = logging.getLogger(__name__)
 

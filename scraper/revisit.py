@@ -16,7 +16,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from scraper.warc import Original, WarcRef, iter_members, warc_date
+from scraper.warc import WarcRef
+from scraper.warcread import iter_members
+from scraper.warcrecord import Original, warc_date
 
 log = logging.getLogger(__name__)
 

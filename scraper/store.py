@@ -24,192 +24,21 @@ import json
 import logging
 import os
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scraper import catalog_sql, crashpoints, filters, indexdb, lineage
+from scraper import crashpoints, filters, indexdb, lineage
+from scraper.articlefile import article_relpath, atomic_write, dump_article
 from scraper.dates import now_iso
 from scraper.errors import DiskFull, StoreError, is_disk_full
+from scraper.migrations import MIGRATIONS
 from scraper.models import Article
 from scraper.warc import WarcRef
 
 log = logging.getLogger(__name__)
-
-# Ordered migrations; the index's user_version is the number applied. Append, never edit.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE articles (
-        id TEXT PRIMARY KEY,
-        source TEXT NOT NULL,
-        native_id TEXT NOT NULL,
-        url TEXT NOT NULL,
-        title TEXT NOT NULL,
-        published_at TEXT,
-        updated_at TEXT,
-        section TEXT,
-        parser TEXT NOT NULL,
-        content_hash TEXT NOT NULL,
-        revision INTEGER NOT NULL,
-        path TEXT NOT NULL,
-        first_fetched_at TEXT,
-        fetched_at TEXT,
-        story_id TEXT
-    );
-    CREATE INDEX articles_source_published ON articles(source, published_at);
-    CREATE TABLE revisions (
-        article_id TEXT NOT NULL,
-        revision INTEGER NOT NULL,
-        content_hash TEXT NOT NULL,
-        fetched_at TEXT,
-        warc_file TEXT,
-        warc_offset INTEGER,
-        record TEXT NOT NULL,
-        PRIMARY KEY (article_id, revision)
-    );
-    CREATE TABLE captures (
-        id INTEGER PRIMARY KEY,
-        article_id TEXT,
-        url TEXT NOT NULL,
-        status INTEGER NOT NULL,
-        fetched_at TEXT NOT NULL,
-        warc_file TEXT NOT NULL,
-        warc_offset INTEGER NOT NULL,
-        warc_length INTEGER NOT NULL,
-        record_id TEXT NOT NULL
-    );
-    CREATE INDEX captures_article ON captures(article_id);
-    CREATE TABLE urls (
-        url TEXT PRIMARY KEY,
-        source TEXT NOT NULL,
-        kind TEXT NOT NULL DEFAULT 'article',
-        article_id TEXT,
-        state TEXT NOT NULL DEFAULT 'new',
-        http_status INTEGER,
-        etag TEXT,
-        last_modified TEXT,
-        first_seen TEXT NOT NULL,
-        last_checked TEXT,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        error TEXT
-    );
-    CREATE INDEX urls_source_state ON urls(source, kind, state);
-    """,
-    # 2: the service's state (scraper/state.py): one row per scheduled crawl, one per source
-    """
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY,
-        source TEXT NOT NULL,
-        pid INTEGER NOT NULL,
-        started_at TEXT NOT NULL,
-        finished_at TEXT,
-        result TEXT NOT NULL DEFAULT 'running',
-        discovered INTEGER NOT NULL DEFAULT 0,
-        new INTEGER NOT NULL DEFAULT 0,
-        revised INTEGER NOT NULL DEFAULT 0,
-        unchanged INTEGER NOT NULL DEFAULT 0,
-        failed INTEGER NOT NULL DEFAULT 0,
-        method TEXT,
-        error TEXT
-    );
-    CREATE INDEX runs_source_started ON runs(source, started_at);
-    CREATE TABLE service_sources (
-        source TEXT PRIMARY KEY,
-        next_run_at TEXT,
-        consecutive_failures INTEGER NOT NULL DEFAULT 0,
-        backoff_until TEXT,
-        updated_at TEXT NOT NULL
-    );
-    """,
-    # 3: robots.txt per origin (scheme://host:port), re-read after a day (scraper/polite.py)
-    """
-    CREATE TABLE robots (
-        origin TEXT PRIMARY KEY,
-        status INTEGER NOT NULL,
-        body TEXT NOT NULL,
-        etag TEXT,
-        last_modified TEXT,
-        fetched_at TEXT NOT NULL
-    );
-    """,
-    # 4: full-text search (FTS5, rowid = articles.rowid), lineage and stats columns, backfilled
-    """
-    ALTER TABLE articles ADD COLUMN n_authors INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE articles ADD COLUMN n_images INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE articles ADD COLUMN body_chars INTEGER NOT NULL DEFAULT 0;
-    UPDATE articles SET
-        n_authors = (SELECT json_array_length(r.record, '$.authors') FROM revisions r
-                     WHERE r.article_id = articles.id AND r.revision = articles.revision),
-        n_images = (SELECT json_array_length(r.record, '$.images') FROM revisions r
-                    WHERE r.article_id = articles.id AND r.revision = articles.revision),
-        body_chars = (SELECT length(json_extract(r.record, '$.body')) FROM revisions r
-                      WHERE r.article_id = articles.id AND r.revision = articles.revision),
-        story_id = coalesce(story_id, id);
-    CREATE VIRTUAL TABLE articles_fts USING fts5(
-        title, body, tokenize = 'porter unicode61 remove_diacritics 2'
-    );
-    INSERT INTO articles_fts (rowid, title, body)
-        SELECT a.rowid, a.title, json_extract(r.record, '$.body') FROM articles a
-        JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision;
-    CREATE INDEX articles_story ON articles(story_id);
-    CREATE INDEX articles_published ON articles(published_at);
-    CREATE INDEX urls_article ON urls(article_id);
-    CREATE INDEX captures_file ON captures(warc_file, warc_offset);
-    """,
-    # 5-7: captures point at one record; search datasette/sqlite-utils detect; foreign keys
-    *catalog_sql.MIGRATIONS,
-    # 8: history (scraper/history/): import cursors per WARC file, payload digests of imported
-    # captures (dedupe, revisit resolution), backfill listing cursors and captures to fetch
-    """
-    CREATE TABLE IF NOT EXISTS import_files (
-        path TEXT PRIMARY KEY,
-        size INTEGER NOT NULL,
-        next_offset INTEGER NOT NULL DEFAULT 0,
-        done INTEGER NOT NULL DEFAULT 0,
-        updated_at TEXT NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS history_payloads (
-        url TEXT NOT NULL,
-        digest TEXT NOT NULL,
-        warc_digest TEXT,
-        article_id TEXT,
-        record_id TEXT NOT NULL,
-        fetched_at TEXT NOT NULL,
-        warc_file TEXT NOT NULL,
-        warc_offset INTEGER NOT NULL,
-        PRIMARY KEY (url, digest)
-    );
-    CREATE INDEX IF NOT EXISTS history_payloads_record ON history_payloads(record_id);
-    CREATE INDEX IF NOT EXISTS history_payloads_warc_digest ON history_payloads(warc_digest);
-    CREATE INDEX IF NOT EXISTS captures_record ON captures(record_id);
-    CREATE TABLE IF NOT EXISTS backfill_jobs (
-        source TEXT NOT NULL,
-        via TEXT NOT NULL,
-        since TEXT NOT NULL,
-        until TEXT NOT NULL,
-        pattern TEXT NOT NULL,
-        resume_key TEXT,
-        pages INTEGER NOT NULL DEFAULT 0,
-        listed INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (source, via, since, until, pattern)
-    );
-    CREATE TABLE IF NOT EXISTS backfill_captures (
-        source TEXT NOT NULL,
-        url TEXT NOT NULL,
-        digest TEXT NOT NULL,
-        timestamp TEXT NOT NULL,
-        original TEXT NOT NULL,
-        state TEXT NOT NULL DEFAULT 'todo',
-        error TEXT,
-        PRIMARY KEY (source, url, digest)
-    );
-    CREATE INDEX IF NOT EXISTS backfill_captures_state
-        ON backfill_captures(source, state, timestamp);
-    """,
-)
 
 
 @dataclass(frozen=True)
@@ -217,9 +46,6 @@ class SaveResult:
     article: Article
     status: str  # "new" | "unchanged" | "revised"
     path: Path
-
-
-TEMP_SUFFIX = ".tmp"
 
 
 def _statements(script: str) -> list[str]:
@@ -238,55 +64,15 @@ def _statements(script: str) -> list[str]:
     return [statement for statement in out if statement.strip(" \t\r\n;")]
 
 
-def temp_owner(name: str) -> int | None:
-    """The writer's pid encoded in a temp file name ``.<file>.<pid>.<random>.tmp``."""
-    parts = name.split(".")
-    return int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
+@dataclass(frozen=True)
+class _SavePlan:
+    """What ``Archive.save`` is about to store: the outcome, the record, its file and whether
+    that file is (re)written."""
 
-
-def _atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Write to a temp file beside ``path``, fsync, rename: readers see old or new, never half.
-    The temp name carries our pid, so ``scraper check`` can tell a dead writer's leftover."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent
-        )
-    except OSError as exc:
-        raise _file_error(path, exc) from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
-        crashpoints.crash_if("file")
-        os.replace(tmp, path)
-    except BaseException as exc:  # an OSError, or Ctrl-C / SIGTERM: no temp file survives
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise _file_error(path, exc) from exc
-        raise
-
-
-def _file_error(path: Path, exc: OSError) -> StoreError:
-    if is_disk_full(exc):
-        return DiskFull(f"article file {path.name}", where=str(path))
-    return StoreError(f"cannot write {path.name}: {exc.strerror}", where=str(path))
-
-
-def article_relpath(article: Article) -> str:
-    """``articles/<source>/<YYYY>/<MM>/<DD>/<native-id>.json``, dated by publication (as printed,
-    KST)."""
-    stamp = article.published_at or article.fetched_at or now_iso()
-    y, m, d = stamp[:4], stamp[5:7], stamp[8:10]
-    native = article.id.split(":", 1)[1]
-    return f"articles/{article.source}/{y}/{m}/{d}/{native}.json"
-
-
-def dump_article(article: Article) -> bytes:
-    return (json.dumps(article.to_dict(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    outcome: str  # "new" | "unchanged" | "revised"
+    final: Article
+    path: Path
+    rewrite: bool
 
 
 class Archive:
@@ -401,31 +187,16 @@ class Archive:
             (article.id,),
         ).fetchone()
         seen_under = self._seen_urls(article, url)
-        old_bytes: bytes | None = None
         if row is not None and row["content_hash"] == article.content_hash:
-            outcome = "unchanged"
-            path = self.root / row["path"]
-            if path.exists():
-                final = self.load_file(path)
-                rewrite = set(seen_under) != set(final.urls)
-            else:  # lost since (see ``scraper check``): the fresh extraction stands in for it
-                final, rewrite = article.evolve(revision=row["revision"]), True
-            if rewrite:  # same content, one more URL: the record changes, the revision does not
-                final = final.evolve(urls=seen_under, story_id=row["story_id"] or article.id)
+            plan = self._plan_unchanged(article, row, seen_under)
         else:
-            outcome = "new" if row is None else "revised"
-            story = row["story_id"] if row is not None else lineage.story_id(self.db, article)
-            final = article.evolve(
-                revision=1 if row is None else row["revision"] + 1,
-                story_id=story or article.id,
-                urls=seen_under,
-            )
-            path = self.root / article_relpath(final)
-            rewrite = True
+            plan = self._plan_changed(article, row, seen_under)
+        outcome, final, path, rewrite = plan.outcome, plan.final, plan.path, plan.rewrite
+        old_bytes: bytes | None = None
         if rewrite:
             if path.exists():
                 old_bytes = path.read_bytes()
-            _atomic_write(path, dump_article(final), durable=self.durable)
+            atomic_write(path, dump_article(final), durable=self.durable)
         try:
             with self._tx() as db:
                 if outcome == "unchanged":
@@ -467,6 +238,35 @@ class Archive:
                 (self.root / row["path"]).unlink()
         return SaveResult(article=final, status=outcome, path=path)
 
+    def _plan_unchanged(
+        self, article: Article, row: sqlite3.Row, seen_under: tuple[str, ...]
+    ) -> _SavePlan:
+        """Same content hash: the stored record stands; its file is rewritten only when the
+        article was seen under one more URL, or when the file was lost since."""
+        path = self.root / row["path"]
+        if path.exists():
+            final = self.load_file(path)
+            rewrite = set(seen_under) != set(final.urls)
+        else:  # lost since (see ``scraper check``): the fresh extraction stands in for it
+            final, rewrite = article.evolve(revision=row["revision"]), True
+        if rewrite:  # same content, one more URL: the record changes, the revision does not
+            final = final.evolve(urls=seen_under, story_id=row["story_id"] or article.id)
+        return _SavePlan("unchanged", final, path, rewrite)
+
+    def _plan_changed(
+        self, article: Article, row: sqlite3.Row | None, seen_under: tuple[str, ...]
+    ) -> _SavePlan:
+        """A new article, or a new revision of a stored one: always written, to the path its
+        (possibly corrected) publication date gives."""
+        story = row["story_id"] if row is not None else lineage.story_id(self.db, article)
+        final = article.evolve(
+            revision=1 if row is None else row["revision"] + 1,
+            story_id=story or article.id,
+            urls=seen_under,
+        )
+        outcome = "new" if row is None else "revised"
+        return _SavePlan(outcome, final, self.root / article_relpath(final), rewrite=True)
+
     def _restore(self, path: Path, old_bytes: bytes | None, rewrite: bool) -> None:
         """Undo a file write whose index transaction failed, so file and index agree."""
         if not rewrite:
@@ -475,7 +275,7 @@ class Archive:
             if old_bytes is None:
                 path.unlink()
             else:
-                _atomic_write(path, old_bytes)
+                atomic_write(path, old_bytes)
 
     def _seen_urls(self, article: Article, url: str) -> tuple[str, ...]:
         rows = self.db.execute("SELECT url FROM urls WHERE article_id = ?", (article.id,))
@@ -604,7 +404,7 @@ class Archive:
         path = self.root / article_relpath(article)
         row = self.db.execute("SELECT path FROM articles WHERE id = ?", (article.id,)).fetchone()
         old_bytes = path.read_bytes() if path.exists() else None
-        _atomic_write(path, dump_article(article), durable=self.durable)
+        atomic_write(path, dump_article(article), durable=self.durable)
         try:
             with self._tx() as db:
                 self._upsert_article(db, article, str(path.relative_to(self.root)))

@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from scraper.httpreply import write_response
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -111,22 +113,6 @@ class FixtureServer:
             return [h.path for h in self.hits]
 
     # -- answering ------------------------------------------------------------------------------
-    def _send(
-        self,
-        h: BaseHTTPRequestHandler,
-        status: int,
-        headers: dict[str, str],
-        body: bytes,
-        *,
-        length: int | None = None,
-    ) -> None:
-        lines = [f"HTTP/1.1 {status} {h.responses.get(status, ('',))[0]}"]
-        headers = {"Content-Length": str(len(body) if length is None else length), **headers}
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        h.wfile.write(head + body)
-        h.wfile.flush()
-
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         path = h.path
         req_headers = {k.lower(): v for k, v in h.headers.items()}
@@ -143,15 +129,17 @@ class FixtureServer:
             if fault.stall:
                 time.sleep(fault.stall)
             if fault.truncate:
-                self._send(h, fault.status, fault.headers, fault.body, length=len(fault.body) * 4)
+                write_response(
+                    h, fault.status, fault.headers, fault.body, length=len(fault.body) * 4
+                )
                 h.close_connection = True
                 return
-            self._send(h, fault.status, fault.headers, fault.body)
+            write_response(h, fault.status, fault.headers, fault.body)
             return
         route = self.routes.get(path)
         if route is None:
             self._record(path, req_headers, 404)
-            self._send(h, 404, {"Content-Type": "text/plain"}, b"not found")
+            write_response(h, 404, {"Content-Type": "text/plain"}, b"not found")
             return
         headers = {"Content-Type": route.content_type, **route.headers}
         if route.last_modified:
@@ -160,17 +148,17 @@ class FixtureServer:
                 not route.etag or "if-none-match" not in req_headers
             ):
                 self._record(path, req_headers, 304)
-                self._send(h, 304, {"Last-Modified": route.last_modified}, b"")
+                write_response(h, 304, {"Last-Modified": route.last_modified}, b"")
                 return
         if route.etag:
             tag = '"' + hashlib.sha1(route.body).hexdigest()[:16] + '"'
             headers["ETag"] = tag
             if req_headers.get("if-none-match") == tag:
                 self._record(path, req_headers, 304)
-                self._send(h, 304, {"ETag": tag}, b"")
+                write_response(h, 304, {"ETag": tag}, b"")
                 return
         self._record(path, req_headers, route.status)
-        self._send(h, route.status, headers, route.body)
+        write_response(h, route.status, headers, route.body)
 
     def _record(self, path: str, headers: dict[str, str], status: int) -> None:
         with self.lock:

@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 from scraper import check, reparse, search, stats
+from scraper.articlefile import dump_article
 from scraper.errors import StoreError
 from scraper.extract import extract
 from scraper.models import Article, content_hash
-from scraper.store import Archive, dump_article
-from scraper.warc import WarcStore, marker, scan
+from scraper.store import Archive
+from scraper.warc import WarcStore, marker
+from scraper.warcread import scan
 from tests.archive_helpers import KH1, KH2, KH3, assert_consistent, store, yonhap
 from tests.conftest import run_cli, write_config
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from scraper.warc import iter_members
+from scraper.warcread import iter_members
 from tests.archive_helpers import assert_consistent
 from tests.conftest import run_cli, write_config
 from tests.mirror import build_mirror

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
+from scraper.articlefile import atomic_write
 from scraper.errors import DiskFull
-from scraper.store import _atomic_write
-from scraper.warc import WarcStore, scan
+from scraper.warc import WarcStore
+from scraper.warcread import scan
 from tests.archive_helpers import assert_consistent, page
 from tests.conftest import FIXTURES, ROOT, run_cli, write_config
 from tests.mirror import build_mirror
@@ -200,7 +201,7 @@ def test_disk_full_in_the_warc_and_json_writers(tiny_disk: Path) -> None:
     assert scan(tiny_disk / ref.file).damaged == 0
     target = tiny_disk / "articles" / "a.json"
     with pytest.raises(DiskFull, match=r"disk full while writing article file a\.json"):
-        _atomic_write(target, b"x" * 200_000)
+        atomic_write(target, b"x" * 200_000)
     assert list((tiny_disk / "articles").iterdir()) == []  # no temp file left
     warcs.close()
 

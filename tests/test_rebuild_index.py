@@ -28,7 +28,7 @@ from scraper.rebuild import captures as captures_module
 from scraper.rebuild.captures import read_captures
 from scraper.state import ServeLock
 from scraper.store import Archive
-from scraper.warc import payload_digest
+from scraper.warcrecord import payload_digest
 from tests.conftest import ROOT, run_cli, write_config
 from tests.mirror import build_mirror
 from tests.server import FixtureServer, yonhap_fixture

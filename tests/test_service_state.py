@@ -14,6 +14,7 @@ import pytest
 from scraper.crawl import SourceSummary
 from scraper.errors import StoreError
 from scraper.health import HealthSnapshot, SourceHealth, render_metrics
+from scraper.migrations import MIGRATIONS
 from scraper.state import (
     ArticleCounts,
     ServeLock,
@@ -23,7 +24,7 @@ from scraper.state import (
     classify,
     serving,
 )
-from scraper.store import MIGRATIONS, Archive
+from scraper.store import Archive
 
 
 def test_classify_results() -> None:
@@ -151,6 +152,9 @@ def test_metrics_text_format() -> None:
     lines = text.splitlines()
     assert text.endswith("\n")
     assert "# TYPE scraper_crawl_runs_total counter" in lines
+    # a count of what the archive holds now, not of events: gauges
+    assert "# TYPE scraper_articles_total gauge" in lines
+    assert "# TYPE scraper_fallback_articles_total gauge" in lines
     assert 'scraper_crawl_runs_total{source="yonhap",result="failed"} 1' in lines
     assert 'scraper_crawl_runs_total{source="yonhap",result="ok"} 3' in lines
     assert 'scraper_articles_total{source="yonhap"} 12' in lines

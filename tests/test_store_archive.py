@@ -16,7 +16,8 @@ from scraper import lineage
 from scraper.errors import StoreError
 from scraper.extract import extract
 from scraper.store import Archive
-from scraper.warc import WarcStore, scan
+from scraper.warc import WarcStore
+from scraper.warcread import scan
 from tests.archive_helpers import KH1, KH2, KH3, assert_consistent, page, store, yonhap
 from tests.conftest import run_cli, write_config
 from tests.server import FixtureServer
@@ -255,7 +256,7 @@ def test_unwritable_archive_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_migration_backfills_search_of_an_older_index(tmp_path: Path) -> None:
-    from scraper.store import MIGRATIONS
+    from scraper.migrations import MIGRATIONS
 
     root = tmp_path / "archive"
     with Archive(root) as archive:

@@ -7,7 +7,8 @@ import multiprocessing
 import threading
 from pathlib import Path
 
-from scraper.store import MIGRATIONS, Archive
+from scraper.migrations import MIGRATIONS
+from scraper.store import Archive
 
 
 def _open(root: Path, start: threading.Barrier, results: multiprocessing.Queue[str]) -> None:

@@ -18,7 +18,8 @@ from scraper.config import HttpConfig
 from scraper.fetch import Fetcher
 from scraper.revisit import fix_legacy_captures
 from scraper.store import Archive
-from scraper.warc import METADATA_URN, Original, WarcStore, encode_exchange
+from scraper.warc import WarcStore
+from scraper.warcrecord import METADATA_URN, Original, encode_exchange
 from tests.archive_helpers import page, store, yonhap
 
 YNA = "https://en.yna.co.kr/view/"

@@ -62,6 +62,17 @@ def _filters(p: argparse.ArgumentParser, *, until: bool = True, section: bool = 
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The archive commands, in the order --help lists them."""
+    _register_show(sub)
+    _register_search(sub)
+    _register_export(sub)
+    _register_stats(sub)
+    _register_reparse(sub)
+    _register_check(sub)
+    _register_recheck(sub)
+
+
+def _register_show(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "show",
         help="print one stored article as JSON, its revisions or its story",
@@ -80,6 +91,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     view.add_argument("--story", action="store_true", help="list the story's versions")
     p.set_defaults(func=cmd_show)
 
+
+def _register_search(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "search",
         help="full-text search over titles and bodies",
@@ -103,6 +116,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per result")
     p.set_defaults(func=cmd_search)
 
+
+def _register_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "export",
         help="stream stored articles as JSON lines or CSV; a WACZ package; a CDXJ index",
@@ -125,6 +140,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _filters(p)
     p.set_defaults(func=cmd_export)
 
+
+def _register_stats(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "stats",
         help="articles per source and day, fallback share, missing fields, failures",
@@ -139,6 +156,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="one JSON document")
     p.set_defaults(func=cmd_stats)
 
+
+def _register_reparse(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "reparse",
         help="re-extract stored articles from their WARC captures, offline",
@@ -162,6 +181,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.set_defaults(func=cmd_reparse)
 
+
+def _register_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "check",
         help="verify articles, index and WARC files agree; --repair fixes what is safe",
@@ -181,6 +202,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--repair", action="store_true", help="repair what can be repaired safely")
     p.set_defaults(func=cmd_check)
 
+
+def _register_recheck(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "recheck",
         help="check recent articles again for revisions (conditional GET)",

@@ -27,7 +27,8 @@ from scraper.extract import extract
 from scraper.history.reader import HttpPart
 from scraper.store import Archive
 from scraper.urls import Target, target_for
-from scraper.warc import WarcStore, read_response
+from scraper.warc import WarcStore
+from scraper.warcread import read_response
 
 log = logging.getLogger(__name__)
 

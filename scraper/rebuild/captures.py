@@ -25,7 +25,8 @@ from scraper.fetch import REDIRECT_STATUSES
 from scraper.models import Article
 from scraper.rebuild.summary import ProgressFn, RebuildSummary
 from scraper.sources import SOURCES, Source
-from scraper.warc import WarcRef, iter_members
+from scraper.warc import WarcRef
+from scraper.warcread import iter_members
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ _GZIP_MAGIC = b"\x1f\x8b\x08"  # each record is its own gzip member, so each sta
 def _records(path: Path) -> tuple[list[_Record], list[str]]:
     """Every readable record of a file, and the byte ranges that could not be read.
 
-    Members are walked with ``warc.iter_members`` (zlib checks each member's CRC, which
+    Members are walked with ``warcread.iter_members`` (zlib checks each member's CRC, which
     warcio's reader does not: it reads past damage and loses its place silently). After a
     damaged stretch, reading resumes at the next gzip header, so one bad record does not hide
     the intact ones after it."""

@@ -13,12 +13,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 from scraper import crashpoints, lineage
+from scraper.articlefile import article_relpath, atomic_write, dump_article
 from scraper.errors import StoreError
 from scraper.models import Article
 from scraper.rebuild.captures import Capture, Evidence, read_captures
 from scraper.rebuild.summary import ProgressFn, RebuildSummary
 from scraper.state import serving
-from scraper.store import Archive, _atomic_write, article_relpath, dump_article
+from scraper.store import Archive
 from scraper.warc import in_use
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def plan(
         seen = tuple(sorted({c.url for c in captures} - {newest.url}))
         latest = newest.evolve(revision=len(changes), urls=seen)
         rel = article_relpath(latest)
-        _atomic_write(root / rel, dump_article(latest))
+        atomic_write(root / rel, dump_article(latest))
         summary.files_written += 1
         log.warning("%s: article file was missing; written from its newest capture", article_id)
     else:

@@ -15,7 +15,7 @@ from scraper import filters, lineage, search, stats
 from scraper.models import Article
 from scraper.state import ServiceState, SourceStatus
 from scraper.store import Archive
-from scraper.warc import StoredResponse, read_response
+from scraper.warcread import StoredResponse, read_response
 from scraper.web.diff import WordDiff, word_diff
 
 CHART_DAYS = 90

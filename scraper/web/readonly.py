@@ -16,7 +16,8 @@ import threading
 from pathlib import Path
 
 from scraper.errors import StoreError
-from scraper.store import MIGRATIONS, Archive
+from scraper.migrations import MIGRATIONS
+from scraper.store import Archive
 
 INDEX = "index.sqlite"
 
