@@ -28,31 +28,22 @@ import json
 import logging
 import mmap
 import os
-import re
 import sqlite3
-import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from scraper.errors import StoreError
+from scraper.warcread import Member, member_at
 
 log = logging.getLogger(__name__)
 
 QUARANTINE = "quarantine"
 _GZIP_MAGIC = b"\x1f\x8b\x08"
-_CHUNK = 1 << 16
-_WARC_TYPE = re.compile(rb"WARC-Type:\s*([A-Za-z]+)")
 
 
-@dataclass(frozen=True)
-class Piece:
-    """One complete gzip member: where it is and how long."""
-
-    offset: int
-    length: int
-    warc_type: str  # of the record it holds ("" when it names none)
+Piece = Member  # one complete gzip member: offset, length, the WARC-Type of its record
 
 
 @dataclass(frozen=True)
@@ -79,37 +70,11 @@ class FullScan:
         return tuple(g for g in self.gaps if not g.tail)
 
 
-def _member_at(view: memoryview, pos: int, *, need_warc: bool) -> Piece | None:
-    """The complete gzip member starting at ``pos``, or None. ``need_warc``: it must also
-    decompress to something starting with ``WARC/`` (a resync candidate could be the magic
-    bytes by chance inside compressed data)."""
-    size = len(view)
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    consumed = pos
-    head = b""
-    try:
-        while not d.eof and consumed < size:
-            chunk = view[consumed : consumed + _CHUNK]
-            out = d.decompress(chunk)
-            if len(head) < 512:
-                head += out[:512]
-                if need_warc and len(head) >= 5 and not head.startswith(b"WARC/"):
-                    return None
-            consumed += len(chunk)
-    except zlib.error:
-        return None
-    if not d.eof or (need_warc and not head.startswith(b"WARC/")):
-        return None
-    end = consumed - len(d.unused_data)
-    found = _WARC_TYPE.search(head)
-    return Piece(pos, end - pos, found.group(1).decode() if found else "")
-
-
 def _resync(data: mmap.mmap, view: memoryview, start: int) -> int | None:
     """The first offset at or after ``start`` where a readable WARC member begins."""
     pos = data.find(_GZIP_MAGIC, start)
     while pos != -1:
-        if _member_at(view, pos, need_warc=True) is not None:
+        if member_at(view, pos, need_warc=True) is not None:
             return pos
         pos = data.find(_GZIP_MAGIC, pos + 1)
     return None
@@ -127,7 +92,7 @@ def scan_all(path: Path) -> FullScan:
         try:
             pos = 0
             while pos < size:
-                piece = _member_at(view, pos, need_warc=False)
+                piece = member_at(view, pos)
                 if piece is not None:
                     pieces.append(piece)
                     pos = piece.offset + piece.length

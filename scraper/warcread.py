@@ -48,31 +48,43 @@ class WarcScan:
         return self.size - self.good
 
 
-def iter_members(data: bytes | mmap.mmap) -> Iterator[Member]:
-    """Complete gzip members from the start, stopping at the first incomplete or corrupt one.
-    Fed in chunks, so a large file costs time linear in its size and constant memory."""
-    view = memoryview(data)
+def member_at(view: memoryview, pos: int, *, need_warc: bool = False) -> Member | None:
+    """The complete gzip member starting at ``pos``, or None (incomplete or corrupt). Fed in
+    chunks, so a large member costs time linear in its size and constant memory.
+    ``need_warc``: it must also decompress to something starting with ``WARC/`` (a resync
+    candidate could be the gzip magic bytes by chance inside compressed data)."""
     size = len(view)
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    consumed = pos
+    head = b""
+    try:
+        while not d.eof and consumed < size:
+            chunk = view[consumed : consumed + _CHUNK]
+            out = d.decompress(chunk)
+            if len(head) < 512:
+                head += out[:512]
+                if need_warc and len(head) >= 5 and not head.startswith(b"WARC/"):
+                    return None
+            consumed += len(chunk)
+    except zlib.error:
+        return None
+    if not d.eof or (need_warc and not head.startswith(b"WARC/")):
+        return None
+    end = consumed - len(d.unused_data)
+    found = _WARC_TYPE.search(head)
+    return Member(pos, end - pos, found.group(1).decode() if found else "")
+
+
+def iter_members(data: bytes | mmap.mmap) -> Iterator[Member]:
+    """Complete gzip members from the start, stopping at the first incomplete or corrupt one."""
+    view = memoryview(data)
     pos = 0
-    while pos < size:
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        consumed = pos
-        head = b""
-        try:
-            while not d.eof and consumed < size:
-                chunk = view[consumed : consumed + _CHUNK]
-                out = d.decompress(chunk)
-                if len(head) < 512:
-                    head += out[:512]
-                consumed += len(chunk)
-        except zlib.error:
+    while pos < len(view):
+        member = member_at(view, pos)
+        if member is None:
             return
-        if not d.eof:
-            return
-        end = consumed - len(d.unused_data)
-        found = _WARC_TYPE.search(head)
-        yield Member(pos, end - pos, found.group(1).decode() if found else "")
-        pos = end
+        yield member
+        pos = member.offset + member.length
 
 
 def scan(path: Path) -> WarcScan:
