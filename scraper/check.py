@@ -65,7 +65,8 @@ class CheckReport:
         return [p.text for p in self.problems if not p.repair]
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one we may not signal counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -231,7 +232,7 @@ class _Checker:
 
     def _temp(self, path: Path, rel: str) -> None:
         pid = temp_owner(path.name)
-        if pid is not None and _alive(pid) and pid != os.getpid():
+        if pid is not None and pid_alive(pid) and pid != os.getpid():
             return  # a live writer is about to rename it
         if self.problem(f"{rel}: temp file left by a dead writer", "removed"):
             path.unlink()
@@ -283,7 +284,7 @@ def remove_dead_temp_files(root: Path) -> list[Path]:
             if not name.endswith(TEMP_SUFFIX):
                 continue
             pid = temp_owner(name)
-            if pid is not None and pid != os.getpid() and _alive(pid):
+            if pid is not None and pid != os.getpid() and pid_alive(pid):
                 continue  # a live writer is about to rename it
             path = Path(folder) / name
             with contextlib.suppress(FileNotFoundError):

@@ -40,6 +40,7 @@ from selectolax.lexbor import LexborHTMLParser
 from scraper.errors import ParseError
 from scraper.extract import extract
 from tests.golden import FIXTURES_DIR, GOLDEN_DIR, fixture_pages
+from tests.test_extract_golden import JUNK
 
 # layout → (body container, headline block, how many leading children of the block to reverse)
 _LAYOUTS = {
@@ -55,24 +56,6 @@ _DATE_LINES = {
     "kh2": "p.news_date",
     "kh3": "div.article-info",
 }
-# what the seed document and the sites print that is never article text (tests/fixtures/seed_*)
-JUNK = (
-    "(END)",
-    "(MORE)",
-    "(ATTN:",
-    "@yna.co.kr",
-    "@heraldcorp.com",
-    "Back To Top",
-    "MOST POPULAR",
-    "LATEST NEWS",
-    "피터빈트",
-    "Related Articles",
-    "ADVERTISEMENT",
-    "Published :",
-    "Updated :",
-    "All News",
-    "Copyright",
-)
 JUNK_LINES = re.compile(r"^\s*(?:subscribe|keywords|share|print|by [A-Z][\w' -]+)\s*$", re.I | re.M)
 
 

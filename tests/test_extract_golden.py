@@ -33,6 +33,10 @@ JUNK = (
     "ADVERTISEMENT",
     "newsletter",
     "Font size",
+    "Published :",
+    "Updated :",
+    "All News",
+    "Copyright",
 )
 
 

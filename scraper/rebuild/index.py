@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from scraper import crashpoints, lineage
 from scraper.articlefile import article_relpath, atomic_write, dump_article
+from scraper.check import pid_alive
 from scraper.errors import StoreError
 from scraper.models import Article
 from scraper.rebuild.captures import Capture, Evidence, read_captures
@@ -183,21 +184,11 @@ def _urls(archive: Archive, db: sqlite3.Connection, item: _Plan, summary: Rebuil
 
 
 # -- the swap -------------------------------------------------------------------------------
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _clean_leftovers(root: Path) -> None:
     """Temp directories of rebuilds that were killed."""
     for path in root.glob(f"{TEMP_PREFIX}*.tmp"):
         pid = path.name[len(TEMP_PREFIX) : -len(".tmp")]
-        if pid.isdigit() and _alive(int(pid)) and int(pid) != os.getpid():
+        if pid.isdigit() and pid_alive(int(pid)) and int(pid) != os.getpid():
             continue
         log.info("removing %s left by a killed rebuild", path.name)
         shutil.rmtree(path, ignore_errors=True)
