@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from scraper import frontier
 from scraper.config import SourceConfig
-from scraper.discover import Discovered, discover
+from scraper.discover import Discovered, Discovery, discover
 from scraper.errors import (
     Cancelled,
     DiskFull,
@@ -149,6 +149,19 @@ def _work_list(
     return todo
 
 
+def _note_discovery(summary: SourceSummary, found: Discovery, unreachable: str | None) -> None:
+    """How discovery went, into the summary; ``unreachable`` says why the site's host could
+    not be reached (its robots.txt), if it could not."""
+    summary.method = found.method
+    summary.not_modified = found.not_modified
+    summary.endpoints, summary.endpoints_failed = len(found.endpoints), len(found.failed)
+    summary.unreachable = unreachable
+    if summary.unreachable:  # one line for the source, not one per feed
+        summary.errors.append(f"host unreachable: {summary.unreachable}")
+    else:
+        summary.errors.extend(f"{e.kind} {e.path}: {e.error}" for e in found.failed)
+
+
 def crawl_source(
     ctx: Context,
     settings: SourceConfig,
@@ -173,14 +186,7 @@ def crawl_source(
             found = discover(ctx.fetcher, ctx.archive, source, settings, seen, ctx.warcs)
         except Cancelled:
             return summary
-        summary.method = found.method
-        summary.not_modified = found.not_modified
-        summary.endpoints, summary.endpoints_failed = len(found.endpoints), len(found.failed)
-        summary.unreachable = polite.unreachable(settings.base_url + "/")
-        if summary.unreachable:  # one line for the source, not one per feed
-            summary.errors.append(f"host unreachable: {summary.unreachable}")
-        else:
-            summary.errors.extend(f"{e.kind} {e.path}: {e.error}" for e in found.failed)
+        _note_discovery(summary, found, polite.unreachable(settings.base_url + "/"))
         targets = _targets(source, settings, found.items)
         summary.discovered = len(targets)
         listed = {t.canonical_url for t in targets}

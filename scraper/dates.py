@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 
 KST = timezone(timedelta(hours=9), "KST")
 
@@ -82,17 +81,6 @@ def parse_human(text: str | None) -> str | None:
         if (month := _MONTHS.get(mon.lower())) is not None:
             return _build(int(yy), month, int(dd), int(hh), int(mm))
     return None
-
-
-def parse_rfc2822(text: str | None) -> str | None:
-    """RSS ``pubDate``; a date without an offset is read as KST (both sites publish in KST)."""
-    if not text:
-        return None
-    try:
-        dt = parsedate_to_datetime(text.strip())
-    except (TypeError, ValueError, IndexError):
-        return parse_iso(text)
-    return iso(dt)
 
 
 def published_updated(text: str) -> tuple[str | None, str | None]:

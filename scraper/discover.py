@@ -26,7 +26,6 @@ from defusedxml.ElementTree import ParseError as XmlParseError
 from defusedxml.ElementTree import fromstring
 
 from scraper.config import SourceConfig
-from scraper.dates import parse_iso, parse_rfc2822
 from scraper.dom import MAX_DEPTH, parse_html, too_deep
 from scraper.errors import Cancelled, FetchError, HostUnreachable
 from scraper.evidence import capture_endpoint
@@ -46,9 +45,10 @@ MAX_CHILD_SITEMAPS = 5  # of a sitemap index, the first (newest, by the sites' h
 
 @dataclass(frozen=True)
 class Discovered:
+    """A link a feed, sitemap or list page gave. Only the link: the article page itself gives
+    the title and dates the record keeps, so an item's own are not read."""
+
     url: str
-    published_at: str | None = None
-    title: str | None = None
     sitemap: bool = False  # an entry of a sitemap index: another sitemap, not an article
 
 
@@ -89,34 +89,15 @@ def parse_feed(data: bytes, base_url: str) -> list[Discovered]:
         if kind == "item":  # RSS
             link = _child_text(node, "link") or _child_text(node, "guid")
             if link and "/" in link:
-                found.append(
-                    Discovered(
-                        absolutize(base_url, link),
-                        parse_rfc2822(_child_text(node, "pubdate")),
-                        _child_text(node, "title"),
-                    )
-                )
+                found.append(Discovered(absolutize(base_url, link)))
         elif kind == "entry":  # Atom
             href = _atom_link(node)
             if href:
-                found.append(
-                    Discovered(
-                        absolutize(base_url, href),
-                        parse_iso(_child_text(node, "published") or _child_text(node, "updated")),
-                        _child_text(node, "title"),
-                    )
-                )
+                found.append(Discovered(absolutize(base_url, href)))
         elif kind in ("url", "sitemap"):  # sitemap / sitemap index
             loc = _child_text(node, "loc")
             if loc:
-                published = None
-                for sub in node.iter():
-                    if _local(sub.tag) in ("publication_date", "lastmod") and sub.text:
-                        published = parse_iso(sub.text.strip())
-                        break
-                found.append(
-                    Discovered(absolutize(base_url, loc), published, sitemap=kind == "sitemap")
-                )
+                found.append(Discovered(absolutize(base_url, loc), sitemap=kind == "sitemap"))
     return found
 
 
@@ -136,7 +117,7 @@ def parse_list_page(html: str, base_url: str, selectors: tuple[str, ...]) -> lis
             url = absolutize(base_url, href)
             if url not in seen:
                 seen.add(url)
-                found.append(Discovered(url, None, a.text(strip=True) or None))
+                found.append(Discovered(url))
     return found
 
 

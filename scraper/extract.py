@@ -149,17 +149,7 @@ def extract(
 ) -> Article:
     """Extract one article; raise ``ParseError`` with a clear message when it is not one."""
     where = where or url or "<input>"
-    if content_type and not _html_type(content_type):
-        raise NotAnArticle(f"not a web page (Content-Type {content_type})", where=where)
-    if isinstance(html, bytes):
-        if len(html) > MAX_INPUT_BYTES:
-            raise ParseError(f"input larger than {MAX_INPUT_BYTES} bytes", where=where)
-        if not html.strip():
-            raise ParseError("empty input", where=where)
-        if b"\x00" in html[:8192]:
-            raise ParseError("not HTML (binary data)", where=where)
-        html, _ = decode_html(html, content_type)
-    _check_text(html, where)
+    html = _decoded(html, content_type, where)
     page = Page(parse_html(html), url)
     canonical = page.canonical
     found = _page_url(url, canonical)
@@ -190,6 +180,34 @@ def extract(
     if not extracted.title:
         raise ParseError("no title found", where=where)
 
+    return _article(source, native, extracted, parser_name, page_url, fetched_at)
+
+
+def _decoded(html: str | bytes, content_type: str | None, where: str) -> str:
+    """The page as text, or ``ParseError`` for what is no HTML page at all."""
+    if content_type and not _html_type(content_type):
+        raise NotAnArticle(f"not a web page (Content-Type {content_type})", where=where)
+    if isinstance(html, bytes):
+        if len(html) > MAX_INPUT_BYTES:
+            raise ParseError(f"input larger than {MAX_INPUT_BYTES} bytes", where=where)
+        if not html.strip():
+            raise ParseError("empty input", where=where)
+        if b"\x00" in html[:8192]:
+            raise ParseError("not HTML (binary data)", where=where)
+        html, _ = decode_html(html, content_type)
+    _check_text(html, where)
+    return html
+
+
+def _article(
+    source: Source,
+    native: str,
+    extracted: Extracted,
+    parser_name: str,
+    page_url: str | None,
+    fetched_at: str | None,
+) -> Article:
+    """The record of what the parser (or the fallback) found."""
     canonical_url = source.canonical_url(extracted.canonical_url or "") or source.canonical_url(
         page_url or ""
     )

@@ -380,6 +380,26 @@ def extract_fallback(
     if not has_metadata and len(cleaned.body) < MIN_ARTICLE_CHARS:
         raise ParseError("not an article page (no article text)", where=where)
 
+    published, updated = _dates(page, head, day)
+    authors = clean.people(ld_names(ld.get("author"))) or cleaned.authors or head.authors
+    return Extracted(
+        title=title,
+        body=cleaned.body,
+        authors=authors,
+        published_at=published,
+        updated_at=updated,
+        section=ld_text(ld.get("articleSection")) or meta.get("article:section"),
+        editor_note=cleaned.editor_note,
+        images=images,
+        canonical_url=page.canonical,
+        update_tag=clean.update_tag(title),
+    )
+
+
+def _dates(page: Page, head: _Header, day: date | None) -> tuple[str | None, str | None]:
+    """Published and updated: ld+json, then the ``article:*`` meta tags, then the dates printed
+    near the headline; for the publication, last the day the article id names."""
+    meta, ld = page.meta, page.ld_article
     published = dates.parse_iso(ld_text(ld.get("datePublished"))) or dates.parse_iso(
         meta.get("article:published_time")
     )
@@ -391,19 +411,7 @@ def extract_fallback(
     if published is None:
         # last resort: the day the id names (midnight KST); better than no date for ordering
         published = _day_start(day)
-    authors = clean.people(ld_names(ld.get("author"))) or cleaned.authors or head.authors
-    return Extracted(
-        title=title,
-        body=cleaned.body,
-        authors=authors,
-        published_at=published,
-        updated_at=updated or head.updated,
-        section=ld_text(ld.get("articleSection")) or meta.get("article:section"),
-        editor_note=cleaned.editor_note,
-        images=images,
-        canonical_url=page.canonical,
-        update_tag=clean.update_tag(title),
-    )
+    return published, updated or head.updated
 
 
 def _trafilatura(source: Source, html: str, url: str | None) -> clean.Cleaned:

@@ -103,7 +103,9 @@ def connect_readonly(root: Path, migrations: int) -> sqlite3.Connection:
 
 
 def _open(uri: str) -> sqlite3.Connection:
-    db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+    # no same-thread check: the reading room (scraper/web/readonly.py) uses each connection
+    # in the one thread that opened it, but closes them all from the main thread at shutdown
+    db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
     try:
         db.row_factory = sqlite3.Row
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the open is lazy

@@ -110,6 +110,33 @@ def _window_floor(archive: Archive, expression: str) -> int | None:
     return int(row[0]) if row is not None else None
 
 
+def match_query(expression: str, window: tuple[str, list[str]]) -> tuple[str, list[object]]:
+    """`` FROM … WHERE …`` of the articles matching ``expression`` within ``window`` (the
+    conditions of ``scraper.filters.where``, on the articles table aliased ``a``), and its
+    arguments: one definition for the hits and their count (the reading room), so they agree."""
+    sql = " FROM articles_fts AS f"
+    where = " WHERE articles_fts MATCH ?"
+    args: list[object] = [expression]
+    conditions, values = window
+    if conditions:
+        sql += " JOIN articles a ON a.rowid = f.rowid"
+        where += conditions
+        args += values
+    return sql + where, args
+
+
+def _rank_query(
+    archive: Archive, expression: str, window: tuple[str, list[str]]
+) -> tuple[str, list[object]]:
+    """The ranking query (rowid and score of each match) and its arguments; unfiltered, it
+    is limited to the ``RANK_WINDOW`` most recent matches."""
+    sql, args = match_query(expression, window)
+    if not window[0] and (floor := _window_floor(archive, expression)) is not None:
+        sql += " AND f.rowid >= ?"
+        args.append(floor)
+    return f"SELECT f.rowid, bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS score{sql}", args
+
+
 def search(
     archive: Archive,
     query: str,
@@ -130,25 +157,14 @@ def search(
     most recently stored ``RANK_WINDOW`` of them (see the constant). ``offset`` skips that many
     ranked hits (pages); ``highlight`` surrounds each match in the snippet."""
     expression = fts_query(query)
-    rank_sql = (
-        f"SELECT f.rowid, bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS score "
-        "FROM articles_fts AS f"
+    rank_sql, args = _rank_query(
+        archive,
+        expression,
+        filters.where(source=source, since=since, until=until, section=section, prefix="a."),
     )
-    where = " WHERE articles_fts MATCH ?"
-    args: list[object] = [expression]
-    conditions, values = filters.where(
-        source=source, since=since, until=until, section=section, prefix="a."
-    )
-    if conditions:
-        rank_sql += " JOIN articles a ON a.rowid = f.rowid"
-        where += conditions
-        args += values
-    elif (floor := _window_floor(archive, expression)) is not None:
-        where += " AND f.rowid >= ?"
-        args.append(floor)
     try:
         ranked = archive.db.execute(
-            rank_sql + where + " ORDER BY score LIMIT ? OFFSET ?", (*args, limit, offset)
+            rank_sql + " ORDER BY score LIMIT ? OFFSET ?", (*args, limit, offset)
         ).fetchall()
         if not ranked:
             return []

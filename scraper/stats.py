@@ -59,56 +59,18 @@ def collect(
 
     Three queries: the articles table once, the (source, published_at) index once, the
     failed URLs."""
-    db = archive.db
-    window, window_args = filters.where(since=since, until=until)
-    missing_sql = ", ".join(
-        f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)" for _, cond in MISSING_FIELDS
-    )
-    # one pass over the table (NOT INDEXED: walking the source index and looking each row up
-    # is several times slower than a plain scan), grouped by source and parser
-    totals: dict[str, list[int]] = {}
-    parsers: dict[str, dict[str, int]] = {}
-    for name, parser, *counts in db.execute(
-        "SELECT source, parser, count(*), sum(revision > 1), "
-        f"{missing_sql} FROM articles NOT INDEXED WHERE 1=1{window} "
-        "GROUP BY source, parser ORDER BY 3 DESC",
-        window_args,
-    ):
-        parsers.setdefault(name, {})[parser] = counts[0]
-        into = totals.setdefault(name, [0] * (3 + len(MISSING_FIELDS)))
-        fallback = counts[0] if parser.startswith("fallback/") else 0
-        for i, value in enumerate((counts[0], counts[1], fallback, *counts[2:])):
-            into[i] += value or 0
-    by_day: dict[str, dict[str, int]] = {}
-    for name, day, count in db.execute(
-        "SELECT source, substr(published_at, 1, 10) AS day, count(*) FROM articles "
-        f"WHERE published_at IS NOT NULL{window} GROUP BY source, day ORDER BY source, day DESC",
-        window_args,
-    ):
-        if len(by_day.setdefault(name, {})) < days:
-            by_day[name][day] = count
-    failed: dict[str, int] = {}
-    reasons: dict[str, dict[str, int]] = {}
-    examples: dict[str, dict[str, str]] = {}
-    for name, error, count, url in db.execute(
-        "SELECT source, coalesce(error, 'unknown'), count(*), min(url) FROM urls "
-        "WHERE state = 'failed' GROUP BY source, 2"
-    ):
-        failed[name] = failed.get(name, 0) + count
-        why = reason(error, url)
-        reasons.setdefault(name, {})[why] = reasons.get(name, {}).get(why, 0) + count
-        examples.setdefault(name, {}).setdefault(why, url)
-    failures = {
-        name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
-        for name, counts in reasons.items()
-    }
+    window = filters.where(since=since, until=until)
+    totals, parsers = _article_counts(archive, window)
+    by_day = _by_day(archive, window, days)
+    failed = _failed(archive)
     url_states = failed_urls.counts(archive)
-    names = sorted(set(totals) | set(failed) | set(url_states))
+    names = sorted(set(totals) | set(failed.counts) | set(url_states))
     result = []
     for name in names:
         if source is not None and name != source:
             continue
         row = totals.get(name) or [0] * (3 + len(MISSING_FIELDS))
+        failures = failed.top.get(name, {})
         result.append(
             SourceStats(
                 source=name,
@@ -119,14 +81,85 @@ def collect(
                 missing={
                     label: value for (label, _), value in zip(MISSING_FIELDS, row[3:], strict=True)
                 },
-                failed_urls=failed.get(name, 0),
-                failures=failures.get(name, {}),
+                failed_urls=failed.counts.get(name, 0),
+                failures=failures,
                 by_day=dict(sorted(by_day.get(name, {}).items())),
                 url_states=url_states.get(name, dict.fromkeys(failed_urls.STATES, 0)),
-                failure_examples={why: examples[name][why] for why in failures.get(name, {})},
+                failure_examples={why: failed.examples[name][why] for why in failures},
             )
         )
     return ArchiveStats(sources=result)
+
+
+def _article_counts(
+    archive: Archive, window: tuple[str, list[str]]
+) -> tuple[dict[str, list[int]], dict[str, dict[str, int]]]:
+    """Per source: [articles, revised, fallback, *missing fields]; and articles per parser."""
+    conditions, args = window
+    missing_sql = ", ".join(
+        f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)" for _, cond in MISSING_FIELDS
+    )
+    # one pass over the table (NOT INDEXED: walking the source index and looking each row up
+    # is several times slower than a plain scan), grouped by source and parser
+    totals: dict[str, list[int]] = {}
+    parsers: dict[str, dict[str, int]] = {}
+    for name, parser, *counts in archive.db.execute(
+        "SELECT source, parser, count(*), sum(revision > 1), "
+        f"{missing_sql} FROM articles NOT INDEXED WHERE 1=1{conditions} "
+        "GROUP BY source, parser ORDER BY 3 DESC",
+        args,
+    ):
+        parsers.setdefault(name, {})[parser] = counts[0]
+        into = totals.setdefault(name, [0] * (3 + len(MISSING_FIELDS)))
+        fallback = counts[0] if parser.startswith("fallback/") else 0
+        for i, value in enumerate((counts[0], counts[1], fallback, *counts[2:])):
+            into[i] += value or 0
+    return totals, parsers
+
+
+def _by_day(
+    archive: Archive, window: tuple[str, list[str]], days: int
+) -> dict[str, dict[str, int]]:
+    """Per source, articles per publication day, the ``days`` most recent days."""
+    conditions, args = window
+    by_day: dict[str, dict[str, int]] = {}
+    for name, day, count in archive.db.execute(
+        "SELECT source, substr(published_at, 1, 10) AS day, count(*) FROM articles "
+        f"WHERE published_at IS NOT NULL{conditions} GROUP BY source, day "
+        "ORDER BY source, day DESC",
+        args,
+    ):
+        if len(by_day.setdefault(name, {})) < days:
+            by_day[name][day] = count
+    return by_day
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """The failed URLs, per source."""
+
+    counts: dict[str, int]
+    top: dict[str, dict[str, int]]  # the five most common reasons → count
+    examples: dict[str, dict[str, str]]  # reason → one failed URL
+
+
+def _failed(archive: Archive) -> _Failed:
+    counts: dict[str, int] = {}
+    reasons: dict[str, dict[str, int]] = {}
+    examples: dict[str, dict[str, str]] = {}
+    for name, error, count, url in archive.db.execute(
+        "SELECT source, coalesce(error, 'unknown'), count(*), min(url) FROM urls "
+        "WHERE state = 'failed' GROUP BY source, 2"
+    ):
+        counts[name] = counts.get(name, 0) + count
+        why = reason(error, url)
+        reasons.setdefault(name, {})[why] = reasons.get(name, {}).get(why, 0) + count
+        examples.setdefault(name, {}).setdefault(why, url)
+    top = {
+        name: dict(sorted(per_reason.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
+        for name, per_reason in reasons.items()
+    }
+    return _Failed(counts, top, examples)
 
 
 def reason(error: str, url: str) -> str:

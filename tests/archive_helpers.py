@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -52,6 +53,17 @@ def store(
     article = extract(raw, url, fetched_at=fetched_at)
     ref = warcs.append(article.source, fetched)
     return archive.save(article, ref, url=url, etag='"x"')
+
+
+def build_archive(root: Path, pages: Iterable[Path]) -> Path:
+    """An archive at ``root`` holding ``pages``, each stored from its own canonical URL."""
+    with Archive(root) as archive:
+        warcs = WarcStore(root)
+        for path in pages:
+            raw = path.read_bytes()
+            store(archive, warcs, raw, extract(raw).url)
+        warcs.close()
+    return root
 
 
 def assert_consistent(root: Path) -> None:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.errors import ParseError
 from scraper.extract import extract
@@ -86,50 +86,54 @@ def _serialized(html: str) -> tuple[LexborHTMLParser, str]:
     return tree, tree.html or ""
 
 
-def wrap(html: str, body_sel: str) -> str:
+def _found(html: str, selector: str) -> tuple[str, LexborNode | None]:
+    """The page as lexbor serializes it, and its first ``selector`` node (None when there is
+    none or it is empty): what each transform below starts from."""
     tree, out = _serialized(html)
-    node = tree.css_first(body_sel)
-    if node is None or not node.html:
+    node = tree.css_first(selector)
+    return out, (node if node is not None and node.html else None)
+
+
+def wrap(html: str, body_sel: str) -> str:
+    out, node = _found(html, body_sel)
+    if node is None:
         return out
-    inner = node.html
+    inner = node.html or ""  # not empty: _found checked
     return out.replace(
         inner, f'<div class="story"><section class="inner">{inner}</section></div>', 1
     )
 
 
 def move(html: str, body_sel: str) -> str:
-    tree, out = _serialized(html)
-    node = tree.css_first(body_sel)
-    if node is None or not node.html:
+    out, node = _found(html, body_sel)
+    if node is None:
         return out
-    inner = node.html
+    inner = node.html or ""  # not empty: _found checked
     out = out.replace(inner, "", 1)
     return out.replace("</body>", f'<div class="moved">{inner}</div></body>', 1)
 
 
 def front(html: str, body_sel: str) -> str:
     """The body container moved to the very start of ``<body>`` (before the site header)."""
-    tree, out = _serialized(html)
-    node = tree.css_first(body_sel)
-    if node is None or not node.html:
+    out, node = _found(html, body_sel)
+    if node is None:
         return out
-    inner = node.html
+    inner = node.html or ""  # not empty: _found checked
     out = out.replace(inner, "", 1)
     return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + f"<main>{inner}</main>", out, count=1)
 
 
 def split(html: str, body_sel: str) -> str:
     """The body's top-level blocks spread over two new containers with an ad box between."""
-    tree, out = _serialized(html)
-    node = tree.css_first(body_sel)
-    if node is None or not node.html:
+    out, node = _found(html, body_sel)
+    if node is None:
         return out
     kids = [k.html or "" for k in node.iter(include_text=True)]
     if len([k for k in kids if k.strip()]) < 4:
         # one wrapper inside (KH-2's text box): split that one's children instead
         inner = next((k for k in node.iter(include_text=False) if k.tag == "div"), None)
         return split(html, body_sel + " > div") if inner is not None else out
-    outer = node.html
+    outer = node.html or ""  # not empty: _found checked
     open_end = outer.index(">") + 1
     close_start = outer.rindex("</")
     half = len(kids) // 2
@@ -172,9 +176,8 @@ def no_meta(html: str) -> str:
 
 
 def reorder(html: str, block_sel: str, first_n: int) -> str:
-    tree, out = _serialized(html)
-    block = tree.css_first(block_sel)
-    if block is None or not block.html:
+    out, block = _found(html, block_sel)
+    if block is None:
         return out
     children = [c for c in block.iter(include_text=False) if c.html]
     if first_n:

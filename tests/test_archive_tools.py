@@ -21,7 +21,7 @@ from scraper.models import Article, content_hash
 from scraper.store import Archive
 from scraper.warc import WarcStore, marker
 from scraper.warcread import scan
-from tests.archive_helpers import KH1, KH2, KH3, assert_consistent, store, yonhap
+from tests.archive_helpers import KH1, KH2, KH3, assert_consistent, build_archive, store, yonhap
 from tests.conftest import run_cli, write_config
 
 PAGES = [yonhap(n) for n in (9, 11, 12, 15, 16, 8)] + [KH1, KH2, KH3]
@@ -29,14 +29,7 @@ PAGES = [yonhap(n) for n in (9, 11, 12, 15, 16, 8)] + [KH1, KH2, KH3]
 
 @pytest.fixture
 def built(tmp_path: Path) -> Path:
-    root = tmp_path / "archive"
-    with Archive(root) as archive:
-        warcs = WarcStore(root)
-        for path in PAGES:
-            raw = path.read_bytes()
-            store(archive, warcs, raw, extract(raw).url)
-        warcs.close()
-    return root
+    return build_archive(tmp_path / "archive", PAGES)
 
 
 def test_search_ranks_filters_and_snippets(built: Path) -> None:

@@ -11,25 +11,15 @@ import pytest
 
 from scraper.cli import main
 from scraper.config import load_config
-from scraper.extract import extract
 from scraper.service import Service
-from scraper.store import Archive
-from scraper.warc import WarcStore
-from tests.archive_helpers import KH3, store, yonhap
+from tests.archive_helpers import KH3, build_archive, yonhap
 from tests.conftest import write_config
 from tests.server import FixtureServer
 
 
 @pytest.fixture
 def built(tmp_path: Path) -> Path:
-    root = tmp_path / "archive"
-    with Archive(root) as archive:
-        warcs = WarcStore(root)
-        for path in (yonhap(15), KH3):
-            raw = path.read_bytes()
-            store(archive, warcs, raw, extract(raw).url)
-        warcs.close()
-    return root
+    return build_archive(tmp_path / "archive", (yonhap(15), KH3))
 
 
 def test_show_without_the_source_prefix_suggests_the_id(

@@ -12,10 +12,8 @@ import pytest
 from scraper import filters, search, stats
 from scraper.cli import main
 from scraper.errors import UsageError
-from scraper.extract import extract
 from scraper.store import Archive
-from scraper.warc import WarcStore
-from tests.archive_helpers import KH1, KH2, KH3, store, yonhap
+from tests.archive_helpers import KH1, KH2, KH3, build_archive, yonhap
 
 # 19 pages: 17 published on 2023-04-19 KST (one at 11:12:32 KST = 02:12:32Z), one on
 # 2019-08-20 (yna_article_16), one on 2024-11-06 (KH2)
@@ -25,14 +23,7 @@ EARLY = "yonhap:AEN20230419000952325"  # 2023-04-19T11:12:32+09:00
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("filters") / "archive"
-    with Archive(root) as archive:
-        warcs = WarcStore(root)
-        for path in PAGES:
-            raw = path.read_bytes()
-            store(archive, warcs, raw, extract(raw).url)
-        warcs.close()
-    return root
+    return build_archive(tmp_path_factory.mktemp("filters") / "archive", PAGES)
 
 
 def export_ids(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:

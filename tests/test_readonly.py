@@ -13,11 +13,14 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from scraper.models import Article
+from scraper.web.readonly import Connections
 from tests.conftest import ROOT, run_cli, write_config
 from tests.mirror import build_mirror
 from tests.server import FixtureServer
@@ -177,6 +180,19 @@ def test_a_read_only_mount_can_be_read(source_archive: tuple[Path, str]) -> None
             return run_cli(*args)
 
         _reads_everything(as_root, mountpoint, exported)
+
+        # the reading room too: a connection opened in a request thread, closed at shutdown
+        # from another one
+        before = _tree(mountpoint)
+        connections = Connections(mountpoint)
+        read: list[Article | None] = []
+        request = threading.Thread(target=lambda: read.append(connections.get().get(ARTICLE)))
+        request.start()
+        request.join(30)
+        connections.close_all()
+        assert [a.id if a else None for a in read] == [ARTICLE]
+        assert _tree(mountpoint) == before
     finally:
-        subprocess.run(["umount", str(mountpoint)], check=True)
+        # lazy: a connection a failed check left open must not keep the mount behind
+        subprocess.run(["umount", "--lazy", str(mountpoint)], check=True)
         shutil.rmtree(mountpoint)

@@ -124,19 +124,13 @@ def _count(
     until: str | None,
     section: str | None,
 ) -> int:
-    sql = "SELECT 1 FROM articles_fts AS f"
-    where = " WHERE articles_fts MATCH ?"
-    args: list[object] = [search.fts_query(query)]
-    # the same filters as the hits (scraper/filters.py), so the count and the hits agree
-    conditions, values = filters.where(
-        source=source, since=since, until=until, section=section, prefix="a."
+    # the same matches and filters as the hits, so the count and the hits agree
+    sql, args = search.match_query(
+        search.fts_query(query),
+        filters.where(source=source, since=since, until=until, section=section, prefix="a."),
     )
-    if conditions:
-        sql += " JOIN articles a ON a.rowid = f.rowid"
-        where += conditions
-        args += values
     row = archive.db.execute(
-        f"SELECT count(*) FROM ({sql}{where} LIMIT ?)", (*args, COUNT_CAP + 1)
+        f"SELECT count(*) FROM (SELECT 1{sql} LIMIT ?)", (*args, COUNT_CAP + 1)
     ).fetchone()
     return int(row[0])
 
