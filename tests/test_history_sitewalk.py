@@ -229,6 +229,10 @@ def test_a_listing_gone_today_is_a_problem(server: FixtureServer, tmp_path: Path
     assert result.returncode == 1
     assert f"{server.url}{list_path(MAIN, 1)} answered 404" in result.stdout
     assert "0 articles in the window" in result.stdout
+    # not settled: the next run asks again and says so again
+    again = backfill(write_config(tmp_path, server.url))
+    assert again.returncode == 1 and "answered 404" in again.stdout
+    assert len(server.requests_for(list_path(MAIN, 1))) == 2
 
 
 def test_yonhap_is_refused_naming_what_is_evidenced(server: FixtureServer, tmp_path: Path) -> None:
@@ -249,16 +253,37 @@ def test_a_site_repeating_its_last_page_ends_the_walk(
     server: FixtureServer, tmp_path: Path
 ) -> None:
     """No pager, and a page number past the end answers the last page again (a common
-    clamp): the walk ends on the repeat instead of paging forever."""
+    clamp): the walk ends on the second repeat instead of paging forever."""
     serve_site(server)
     for n, uds in enumerate(PAGES, start=1):
         server.add(list_path(MAIN, n), list_html(MAIN, n, uds, last=True).replace(b"paging", b"x"))
-    server.add(list_path(MAIN, 6), server.routes[list_path(MAIN, 5)].body)
+    for n in (6, 7):
+        server.add(list_path(MAIN, n), server.routes[list_path(MAIN, 5)].body)
     cfg = write_config(tmp_path, server.url)
     args = ["--config", str(cfg), "backfill", "--source", "koreaherald", "--via", "site"]
     result = run_cli(*args, "--since", "2019-01-01", "--until", "2019-01-31", "--dry-run")
     assert result.returncode == 0, result.stderr
     assert [p for p in server.paths() if f"ct={MAIN}" in p] == [
-        list_path(MAIN, n) for n in range(1, 7)
+        list_path(MAIN, n) for n in range(1, 8)
     ]
     assert "1 articles in the window, 1 to fetch" in result.stdout
+
+
+def test_a_listing_shifted_by_new_articles_between_runs_is_caught_up(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """Killed (here: stopped by --max-requests) after page 2, and meanwhile exactly a page of
+    new articles pushed everything down: the rerun's page 3 is the old page 2. The walk must
+    not take that for the end of the listing."""
+    serve_site(server)
+    cfg = write_config(tmp_path, server.url)
+    first = backfill(cfg, "--max-requests", "2")
+    assert "(stopped: --max-requests 2 reached)" in first.stdout, first.stdout
+    shifted = [["20190321000201", "20190321000202", "20190321000203"], *PAGES]
+    for n, uds in enumerate(shifted, start=1):
+        server.add(list_path(MAIN, n), list_html(MAIN, n, uds, last=n == len(shifted)))
+    second = backfill(cfg)
+    assert second.returncode == 0, second.stderr
+    assert stored(tmp_path / "archive") == IN_WINDOW
+    main = [p for p in server.paths() if f"ct={MAIN}" in p]
+    assert main == [list_path(MAIN, n) for n in (1, 2, 3, 4, 5)]

@@ -10,7 +10,7 @@ CLI with its ``history_note``. Two phases, both resumable from ``index.sqlite``:
      ``site_walk_urls``; the cursor in ``site_walks`` (last page read, the oldest id seen) is
      saved with them in one transaction. The walk of a code ends, and is marked done, at
      the first of: a page whose newest article is before ``--since``; a page with no article
-     links; a page reaching no further back than the pages before it (the site repeats its
+     links; two pages in a row whose oldest article is the oldest seen (the site repeats its
      last page); a pager (``HistoryListing.pager``) not linking to the next page; a 404/410.
   2. fetch: every URL found and not fetched yet, oldest day first, exactly as ``scraper fetch``
      does (``pipeline.archive_article``: WARC, extraction, store). A URL the archive already
@@ -186,7 +186,8 @@ class SiteWalk:
         cursor = self._cursor(key)
         if cursor["done"]:
             return True
-        page, oldest, behind = cursor["last_page"] + 1, cursor["oldest"], 0
+        page, oldest = cursor["last_page"] + 1, cursor["oldest"]
+        behind = repeats = 0  # pages in a row reaching no further back; of which exactly as far
         param = _page_param(listing.url)
         while True:
             url = self.settings.base_url.rstrip("/") + key.replace("{page}", str(page))
@@ -201,8 +202,9 @@ class SiteWalk:
             except HttpStatusError as exc:
                 if exc.status not in (404, 410):
                     return self._trouble(url, exc)
-                if page == 1:
+                if page == 1:  # gone, or never here: said again by every run
                     self.summary.problems.append(f"{url} answered {exc.status}")
+                    return False
                 self._end(key, f"{exc.status} on page {page}")
                 return True
             except RobotsDisallowed:
@@ -218,22 +220,27 @@ class SiteWalk:
             tree = parse_html(fetched.text)
             links = self._links(listing, tree.css(listing.link_selector), fetched.final_url)
             end: str | None = None
+            if not links and page == 1:  # not a list page (any more?): said again by every run
+                self.summary.problems.append(f"{url} lists no article links")
+                return False
             if not links:
                 end = f"no article links on page {page}"
-                if page == 1:
-                    self.summary.problems.append(f"{url} lists no article links")
             else:
                 low = min(link.native_id for link in links)
                 if max(link.day for link in links) < self.since:
                     end = f"page {page} is before --since"
-                elif oldest is not None and low == oldest:
-                    end = f"page {page} repeats the last one"
-                elif oldest is not None and low > oldest:
-                    behind += 1  # newer articles pushed the ones read into later pages
-                    if behind >= MAX_PAGES_BEHIND:
+                elif oldest is not None and low >= oldest:
+                    # the site repeating its last page for a number past the end (twice in a
+                    # row: once is also what a listing shifted by exactly a page shows), or
+                    # newer articles having pushed the ones read into later pages (catch up)
+                    behind += 1
+                    repeats = repeats + 1 if low == oldest else 0
+                    if repeats >= 2:
+                        end = f"pages {page - 1} and {page} repeat the last one"
+                    elif behind >= MAX_PAGES_BEHIND:
                         end = f"{behind} pages in a row reach no further back"
                 else:
-                    behind = 0
+                    behind = repeats = 0
                 oldest = low if oldest is None else min(oldest, low)
                 if (
                     end is None
