@@ -9,6 +9,8 @@ Points (docs/archive-format.md, "Crash safety"):
     import  ``scraper import``: an article stored and the file's cursor saved
     history-saved  import/backfill: an article saved, its payload not yet recorded
     backfill  ``scraper backfill``: a capture stored, not yet marked done
+    sitewalk  ``scraper backfill --via site``: an article stored, not yet marked fetched
+    sitewalk-page  ``scraper backfill --via site``: a list page's links and cursor saved
 
 ``SCRAPER_CRASH_SIGNAL=INT|TERM`` sends that signal instead of SIGKILL (the Ctrl-C and
 ``kill`` tests: the process must clean up after itself).

@@ -176,4 +176,29 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX IF NOT EXISTS backfill_captures_state
         ON backfill_captures(source, state, timestamp);
     """,
+    # 9: ``backfill --via site`` (scraper/history/sitewalk.py): one cursor per listing walked
+    # (source, window, listing URL with its category code) and the article URLs it found
+    """
+    CREATE TABLE IF NOT EXISTS site_walks (
+        source TEXT NOT NULL,
+        since TEXT NOT NULL,
+        until TEXT NOT NULL,
+        listing TEXT NOT NULL,
+        last_page INTEGER NOT NULL DEFAULT 0,
+        oldest TEXT,
+        done TEXT,
+        PRIMARY KEY (source, since, until, listing)
+    );
+    CREATE TABLE IF NOT EXISTS site_walk_urls (
+        source TEXT NOT NULL,
+        url TEXT NOT NULL,
+        day TEXT NOT NULL,
+        listing TEXT NOT NULL,
+        page INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'todo',
+        error TEXT,
+        PRIMARY KEY (source, url)
+    );
+    CREATE INDEX IF NOT EXISTS site_walk_urls_state ON site_walk_urls(source, state, day);
+    """,
 )

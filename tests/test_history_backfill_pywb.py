@@ -197,4 +197,4 @@ def test_kill_9_mid_backfill_then_rerun_fetches_each_capture_once(
 def test_via_site_is_refused_with_a_reason(tmp_path: Path, pywb: Pywb) -> None:
     result = _backfill(_config(tmp_path, pywb), "yonhap", "--via", "site")
     assert result.returncode == 2
-    assert result.stderr.startswith("error: --via site is not implemented")
+    assert result.stderr.startswith("error: yonhap has no listing evidenced to page back")

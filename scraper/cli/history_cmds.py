@@ -20,9 +20,11 @@ from rich.progress import (
 
 from scraper import filters
 from scraper.cli.common import EXIT_FAILED, EXIT_OK, Paragraphs, config_from
+from scraper.config import Config
 from scraper.errors import UsageError
-from scraper.history import backfill, coverage
+from scraper.history import backfill, coverage, sitewalk
 from scraper.history.importer import Importer
+from scraper.sources import by_name
 from scraper.sources import names as source_names
 from scraper.store import Archive
 from scraper.warc import WarcStore
@@ -118,27 +120,51 @@ Resumable: the listing cursor (pattern, resume key) and every capture's state li
 index.sqlite; the same command run again continues and never fetches a capture twice.
 --dry-run lists (paging through the CDX server) and reports the captures and new articles it
 would fetch and how long that takes at the configured rate, fetching no capture.
---via site is not implemented (see docs/backfill.md for why)."""
+--via site walks the site's own paged listings back to --since, only for a source whose listings
+are evidenced to page back by date (the Korea Herald's KH-1 era list.php?ct=CODE&np=N; Yonhap
+has none and is refused with exit 2): every category from page 1 (newest) until a page is
+older than --since, lists no articles, repeats the last page or the pager ends; then fetches
+each article of the window as `scraper fetch` does (the site's robots.txt, Crawl-delay and
+min_delay). Its cursor (listing, last page read, URLs found and fetched) lives in index.sqlite:
+rerun, it continues and never fetches an article twice. Whether the old listings still answer
+today is not known (docs/backfill.md)."""
 
 
 def backfill_register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "backfill",
-        help="history from a Wayback-style archive (CDX + raw replay); resumable",
+        help="history from a Wayback-style archive or the site's own listings; resumable",
         description=BACKFILL_DESCRIPTION,
         epilog="examples:\n"
         "  scraper backfill --source yonhap --since 2016-01-01 --until 2016-01-31 --dry-run\n"
         "  scraper backfill --source koreaherald --since 2015-01-01 --until 2015-12-31 "
-        "--max-requests 500",
+        "--max-requests 500\n"
+        "  scraper backfill --source koreaherald --via site --since 2019-01-01 "
+        "--until 2019-01-31 --dry-run",
         formatter_class=_RAW,
     )
     p.add_argument("--source", required=True, choices=source_names())
-    p.add_argument("--since", required=True, metavar="DATE", help="first capture day (KST)")
-    p.add_argument("--until", required=True, metavar="DATE", help="last capture day (KST)")
-    p.add_argument("--via", choices=("wayback", "site"), default="wayback")
-    p.add_argument("--dry-run", action="store_true", help="count and estimate; fetch no capture")
     p.add_argument(
-        "--max-requests", type=int, metavar="N", help="stop after N requests to the archive"
+        "--since",
+        required=True,
+        metavar="DATE",
+        help="first capture day (KST); publication day with --via site",
+    )
+    p.add_argument(
+        "--until",
+        required=True,
+        metavar="DATE",
+        help="last capture day (KST); publication day with --via site",
+    )
+    p.add_argument("--via", choices=("wayback", "site"), default="wayback")
+    p.add_argument(
+        "--dry-run", action="store_true", help="count and estimate; fetch no capture or article"
+    )
+    p.add_argument(
+        "--max-requests",
+        type=int,
+        metavar="N",
+        help="stop after N requests to the archive (or the site)",
     )
     p.set_defaults(func=cmd_backfill)
 
@@ -146,17 +172,13 @@ def backfill_register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def cmd_backfill(args: argparse.Namespace) -> int:
     config = config_from(args)
     window = filters.Window.parse(args.since, args.until)
-    if args.via == "site":
-        raise UsageError(
-            "--via site is not implemented: the sites' old listings are not evidenced "
-            "(docs/backfill.md); use --via wayback",
-            where="--via site",
-        )
     if args.max_requests is not None and args.max_requests < 1:
         raise UsageError("--max-requests must be 1 or more", where=str(args.max_requests))
     settings = config.sources.get(args.source)
     if settings is None or not settings.enabled:
         raise UsageError(f"source {args.source} is not enabled in the config", where=args.source)
+    if args.via == "site":
+        return _backfill_site(args, config, window)
     with progress_bar(f"backfill {args.source}") as progress:
         summary = backfill.run(
             config,
@@ -169,6 +191,28 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     print(summary.line())
     sys.stdout.flush()
     return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def _backfill_site(args: argparse.Namespace, config: Config, window: filters.Window) -> int:
+    source = by_name(args.source)
+    if not source.history_listings:  # refused before any request
+        raise UsageError(
+            f"{source.name} has no listing evidenced to page back by date "
+            f"({source.history_note}); use --via wayback",
+            where="--via site",
+        )
+    with progress_bar(f"backfill {args.source} via site") as progress:
+        summary = sitewalk.run(
+            config,
+            args.source,
+            window,
+            dry_run=args.dry_run,
+            max_requests=args.max_requests,
+            progress=progress,
+        )
+    print(summary.line())
+    sys.stdout.flush()
+    return EXIT_FAILED if summary.failed or summary.problems else EXIT_OK
 
 
 def coverage_register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

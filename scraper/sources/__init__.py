@@ -6,13 +6,21 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from scraper.sources import koreaherald, yonhap
-from scraper.sources.base import Extracted, Parser, Source, StoryRule, UrlForm
+from scraper.sources.base import (
+    Extracted,
+    HistoryListing,
+    Parser,
+    Source,
+    StoryRule,
+    UrlForm,
+)
 
 SOURCES: tuple[Source, ...] = (yonhap.SOURCE, koreaherald.SOURCE)
 
 __all__ = [
     "SOURCES",
     "Extracted",
+    "HistoryListing",
     "Parser",
     "Source",
     "StoryRule",

@@ -63,6 +63,24 @@ class StoryRule:
 
 
 @dataclass(frozen=True)
+class HistoryListing:
+    """A paged list of a source's articles, newest first, evidenced to reach back years by
+    paging (what ``scraper backfill --via site`` walks). ``url`` is a path on the source's
+    ``base_url`` with ``{code}`` and ``{page}`` (1 = newest); ``codes`` are the categories;
+    article links are the ``link_selector`` matches that are article URLs of the source, and
+    ``day`` finds their publication day (``YYYYMMDD``, group ``day``) in the link. ``pager``,
+    when set and found on a page, must link to the next page or the walk of that code ends.
+    ``seen`` says when the listing was evidenced (for messages and docs)."""
+
+    url: str
+    codes: tuple[str, ...]
+    link_selector: str
+    day: re.Pattern[str]
+    seen: str
+    pager: str | None = None
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     hosts: tuple[str, ...]
@@ -90,6 +108,10 @@ class Source:
     byline_words: tuple[str, ...] = ()
     # how updates of one story are numbered, when the ids say so (``scraper.lineage``)
     story_rule: StoryRule | None = None
+    # paged listings evidenced to reach back years (``scraper backfill --via site``), and, for a
+    # source with none, what its listings are known to do (the one-line refusal says it)
+    history_listings: tuple[HistoryListing, ...] = ()
+    history_note: str = ""
 
     def is_own_host(self, host: str | None) -> bool:
         return host is not None and host.lower().rstrip(".") in self.hosts

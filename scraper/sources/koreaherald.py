@@ -32,7 +32,7 @@ from scraper.dom import (
     remove,
 )
 from scraper.models import Image
-from scraper.sources.base import Extracted, Source, UrlForm
+from scraper.sources.base import Extracted, HistoryListing, Source, UrlForm
 
 HOME = "https://www.koreaherald.com"
 # ads and widgets that appear inside article bodies on every layout (docs/sources-evidence.md:
@@ -359,4 +359,28 @@ SOURCE = Source(
     site_names=("The Korea Herald", "Korea Herald"),
     email_domains=("heraldcorp.com", "koreaherald.com"),
     byline_words=("herald",),
+    # KH-1 era list pages (docs/backfill.md, "Which listings are evidenced"): scrapers of about
+    # 2018-2021 read `list.php?ct=020000000000&np=N` and took the `view.php?ud=` links under
+    # `div.main_sec`; the section codes are the 2018 home page's menu. The `.paging` pager is
+    # evidenced on the search page of that site, not on list.php: used only when present.
+    history_listings=(
+        HistoryListing(
+            url="/list.php?ct={code}&np={page}",
+            codes=(
+                "020000000000",  # the code the scrapers walked (all news, it seems)
+                "020100000000",  # National
+                "020200000000",  # Business
+                "020300000000",  # Life & Style
+                "020400000000",  # Entertainment
+                "020500000000",  # Sports
+                "021200000000",  # World
+                "020600000000",  # Opinion
+                "021000000000",  # English Cafe
+            ),
+            link_selector="div.main_sec a",
+            day=re.compile(r"ud=(?P<day>\d{8})"),
+            seen="about 2018 to 2021 (KH-1 site)",
+            pager=".paging li a",
+        ),
+    ),
 )

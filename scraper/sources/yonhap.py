@@ -149,6 +149,9 @@ SOURCE = Source(
     # the menu links /nk/index; its pages say article:section "North Korea" (yna_article_15, 16)
     sections=(("nk", "North Korea"),),
     archive_prefixes=("en.yna.co.kr/view/AEN",),
+    # no paged listing by date is evidenced (docs/backfill.md): what `--via site` says instead
+    history_note="evidenced: /news and /news-sitemap.xml, which list only the latest items, and "
+    "a keyword search paged by query; not evidenced: any listing paged back by date",
     list_link_selectors=("div.smain-list-type01 li .tit a", "a[href*='/view/AEN']"),
     prune=(
         "header",
