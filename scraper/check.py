@@ -10,7 +10,9 @@ Checked, in order:
  3. Articles: every index row has its JSON file, readable, with the same id, revision and
     content hash; every JSON file under ``articles/`` has its index row (no orphans, no second
     copy). A file newer than its row (a crash between file and index) is indexed again; a
-    missing file is rewritten from the ``revisions`` table; a stray copy is removed.
+    missing file is rewritten from the ``revisions`` table; a stray copy is removed. A file
+    with the row's content hash under another revision number (a crash while an older capture
+    renumbered the revisions, scraper/revorder.py) is rewritten from the index.
  4. Leftover temp files of dead writers (removed on repair).
  5. Search: the FTS table holds exactly one entry per article (rebuilt on repair).
  6. URLs marked done whose article is not in the index go back to ``new`` (refetched).
@@ -183,7 +185,11 @@ class _Checker:
             elif article.id != row["id"]:
                 self.problem(f"{row['path']}: holds {article.id}, index says {row['id']}")
             elif (article.revision, article.content_hash) != (row["revision"], row["content_hash"]):
-                if article.revision >= row["revision"] and self.problem(
+                if article.content_hash == row["content_hash"]:
+                    # same content, another number: a crash while an older capture renumbered
+                    # the revisions; the index (not committed) still holds the old numbering
+                    self._missing_file(row["id"], row["path"], renumbered=True)
+                elif article.revision >= row["revision"] and self.problem(
                     f"{row['id']}: file has revision {article.revision}, index "
                     f"{row['revision']} (interrupted save)",
                     "index updated from the file",
@@ -201,12 +207,16 @@ class _Checker:
             elif path.suffix == ".json" and rel not in indexed:
                 self._orphan(path, rel)
 
-    def _missing_file(self, article_id: str, rel: str, *, stale: bool = False) -> None:
+    def _missing_file(
+        self, article_id: str, rel: str, *, stale: bool = False, renumbered: bool = False
+    ) -> None:
         record = self.archive.db.execute(
             "SELECT record FROM revisions WHERE article_id = ? ORDER BY revision DESC LIMIT 1",
             (article_id,),
         ).fetchone()
         what = "article file is older than the index" if stale else "article file is missing"
+        if renumbered:
+            what = "article file has another revision number than the index (interrupted renumber)"
         fix = "rewritten from the revisions table" if record else None
         if self.problem(f"{rel}: {what}", fix) and record is not None:
             self.archive.replace_record(Article.from_dict(json.loads(record["record"])))
