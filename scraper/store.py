@@ -318,7 +318,8 @@ class Archive:
                 if after != revs:
                     revorder.write(db, article.id, after)
                     crashpoints.crash_if("renumber")
-                if rewrite or rel != row["path"]:
+                # also when the file is already right: a rerun after a kill that wrote it
+                if rewrite or rel != row["path"] or after[-1] != revs[-1]:
                     self._upsert_article(db, final, rel)
                 db.execute(
                     "UPDATE articles SET fetched_at = ?, first_fetched_at = ? WHERE id = ?",

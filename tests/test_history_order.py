@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 from warcio.archiveiterator import ArchiveIterator
 
 from scraper.config import Config, load_config
@@ -22,6 +23,7 @@ from scraper.rebuild import rebuild_index
 from scraper.revorder import Rev, Seen, place
 from scraper.store import Archive
 from scraper.warc import WarcStore
+from scraper.web.app import create_app
 from tests.archive_helpers import assert_consistent
 from tests.conftest import ROOT, run_cli, write_config
 from tests.history_warcs import response, write_warc, yonhap_page
@@ -224,6 +226,18 @@ def test_older_captures_take_their_place_in_time(tmp_path: Path) -> None:
     assert_consistent(root)
     checked = run_cli("--archive", str(root), "check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    # the reading room: revisions in time order, the diff between them, each one's capture
+    with TestClient(create_app(root, ("yonhap", "koreaherald"))) as client:
+        data = client.get(f"/articles/{ID}/revisions.json").json()
+        assert [(v["revision"], v["fetched_at"]) for v in data["revisions"]] == [
+            (1, iso("2016")),
+            (2, iso("2021")),
+        ]
+        assert [(c["from"], c["to"]) for c in data["changes"]] == [(1, 2)]
+        assert data["changes"][0]["words_removed"] >= 4  # "An earlier version said otherwise."
+        for number, year in ((1, "2016"), (2, "2021")):
+            page = client.get(f"/articles/{ID}/capture", params={"revision": number})
+            assert f"<!-- captured {year} -->" in page.text, number
     shown = run_cli("--archive", str(root), "show", ID, "--revisions")
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.index(f"revision 1 ({iso('2016')})") < shown.stdout.index(
@@ -280,8 +294,12 @@ def test_old_content_seen_again_returns_as_its_own_revision(tmp_path: Path) -> N
 
 
 # -- kill -9 while a renumbering is written ---------------------------------------------------
-@pytest.mark.parametrize("point", ["renumber", "file"])
-def test_kill_9_during_a_renumber_then_check_and_rerun(tmp_path: Path, point: str) -> None:
+@pytest.mark.parametrize(
+    ("point", "repair_first"), [("renumber", True), ("renumber", False), ("file", True)]
+)
+def test_kill_9_during_a_renumber_then_check_and_rerun(
+    tmp_path: Path, point: str, repair_first: bool
+) -> None:
     config = setup(tmp_path)
     root = config.archive.path
     cfg = tmp_path / "scraper.toml"
@@ -299,11 +317,12 @@ def test_kill_9_during_a_renumber_then_check_and_rerun(tmp_path: Path, point: st
         timeout=120,
     )
     assert killed.returncode == -9, killed.stderr
-    repaired = run_cli("--config", str(cfg), "check", "--repair")
-    assert repaired.returncode in (0, 1), repaired.stdout + repaired.stderr
-    clean = run_cli("--config", str(cfg), "check")
-    assert clean.returncode == 0, repaired.stdout + clean.stdout + clean.stderr
     assert [r[0] for r in revisions(root)] == [1]  # the renumbering was not committed
+    if repair_first:
+        repaired = run_cli("--config", str(cfg), "check", "--repair")
+        assert repaired.returncode in (0, 1), repaired.stdout + repaired.stderr
+        clean = run_cli("--config", str(cfg), "check")
+        assert clean.returncode == 0, repaired.stdout + clean.stdout + clean.stderr
     again = run_cli("--config", str(cfg), "import", str(older))
     assert again.returncode == 0, again.stdout + again.stderr
     assert "revised 1" in again.stdout, again.stdout
@@ -311,5 +330,6 @@ def test_kill_9_during_a_renumber_then_check_and_rerun(tmp_path: Path, point: st
     assert [r[:3] for r in revisions(root)] == [(1, h["X"], iso("2019")), (2, h["Y"], iso("2026"))]
     latest = json.loads(article_file(root))
     assert (latest["revision"], latest["content_hash"]) == (2, h["Y"])
-    assert run_cli("--config", str(cfg), "check").returncode == 0
+    final = run_cli("--config", str(cfg), "check")
+    assert final.returncode == 0, final.stdout + final.stderr
     assert_consistent(root)
