@@ -293,6 +293,21 @@ def test_old_content_seen_again_returns_as_its_own_revision(tmp_path: Path) -> N
     assert (revisions(root, pointers=True), article_row(root)) == before
 
 
+def test_the_same_bytes_captured_earlier_move_the_first_capture_back(tmp_path: Path) -> None:
+    """An identical payload captured later than the stored one is a duplicate (skipped); one
+    captured earlier is stored, so the revision starts at it (as in the other order)."""
+    config = setup(tmp_path)
+    root = config.archive.path
+    stored = response(URL, CHANGED, date=CAPTURES["2019"][0])
+    later = response(URL, CHANGED, date="2020-03-01T09:00:00Z")
+    earlier = response(URL, CHANGED, date=CAPTURES["2016"][0])
+    run_import(config, write_warc(tmp_path / "stored.warc.gz", [stored]))
+    again = run_import(config, write_warc(tmp_path / "again.warc.gz", [later, earlier]))
+    assert (again.skipped["duplicate"], again.unchanged) == (1, 1)
+    assert [r[2] for r in revisions(root)] == [iso("2016")]
+    assert article_row(root)[2:4] == (iso("2019"), iso("2016"))
+
+
 # -- kill -9 while a renumbering is written ---------------------------------------------------
 @pytest.mark.parametrize(
     ("point", "repair_first"), [("renumber", True), ("renumber", False), ("file", True)]
