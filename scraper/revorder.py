@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from scraper.models import Article
+from scraper.warc import WarcRef
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,31 @@ def older(value: str | None, than: str | None) -> bool:
         return instant(value) < instant(than)
     except ValueError:
         return False
+
+
+def earliest(a: str | None, b: str | None) -> str | None:
+    """The earlier of two stored times (the one given when the other is missing)."""
+    if not a or not b:
+        return a or b
+    return b if older(b, a) else a
+
+
+def with_capture(
+    revs: Sequence[Rev], seen: Sequence[Seen], article: Article, body: WarcRef | None
+) -> list[Rev]:
+    """The revisions once the capture extracted as ``article`` (its body in the WARC record
+    ``body``) is added (``place``); the latest record lists the URLs ``article`` lists (the
+    file holds the latest revision, and the article may have been seen under one more URL)."""
+    new = Rev(
+        article,
+        article.fetched_at or "",
+        body.file if body else None,
+        body.offset if body else None,
+    )
+    after = list(place(revs, new, seen) or revs)
+    if set(after[-1].record.urls) != set(article.urls):
+        after[-1] = replace(after[-1], record=after[-1].record.evolve(urls=article.urls))
+    return after
 
 
 def place(revs: Sequence[Rev], new: Rev, seen: Sequence[Seen]) -> tuple[Rev, ...] | None:

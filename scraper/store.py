@@ -26,7 +26,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -291,16 +291,8 @@ class Archive:
         revs, seen = revorder.stored(self.db, article.id)
         if not revs:
             return None
-        body = payload or capture
-        new = revorder.Rev(
-            article.evolve(story_id=row["story_id"] or article.id, urls=seen_under),
-            article.fetched_at or "",
-            body.file if body else None,
-            body.offset if body else None,
-        )
-        after = list(revorder.place(revs, new, seen) or revs)
-        if set(after[-1].record.urls) != set(seen_under):  # seen under one more URL
-            after[-1] = replace(after[-1], record=after[-1].record.evolve(urls=seen_under))
+        new = article.evolve(story_id=row["story_id"] or article.id, urls=seen_under)
+        after = revorder.with_capture(revs, seen, new, payload or capture)
         final = after[-1].record
         path = self.root / article_relpath(final)
         rel = str(path.relative_to(self.root))
@@ -309,10 +301,12 @@ class Archive:
         rewrite = old_bytes != data
         if rewrite:
             atomic_write(path, data, durable=self.durable)
-        first = self.db.execute(
-            "SELECT first_fetched_at FROM articles WHERE id = ?", (article.id,)
-        ).fetchone()[0]
-        first = min((t for t in (first, article.fetched_at) if t), key=revorder.instant)
+        first = revorder.earliest(
+            self.db.execute(
+                "SELECT first_fetched_at FROM articles WHERE id = ?", (article.id,)
+            ).fetchone()[0],
+            article.fetched_at,
+        )
         try:
             with self._tx() as db:
                 if after != revs:
