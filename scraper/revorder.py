@@ -141,6 +141,24 @@ def place(revs: Sequence[Rev], new: Rev, seen: Sequence[Seen]) -> tuple[Rev, ...
     return _numbered(out)
 
 
+def in_time_order(revs: Sequence[Rev]) -> tuple[Rev, ...] | None:
+    """Revisions saved in arrival order (before saves kept capture-time order, an older capture
+    imported after a newer one became the newest revision): sorted by first capture, runs of
+    one content hash taken as one (the earliest), renumbered. None when they are in time order
+    (neighbours with one hash, as a reparse can leave, stay), or when a revision has no
+    capture time to sort by."""
+    if any(not rev.fetched_at for rev in revs):
+        return None
+    ordered = sorted(revs, key=lambda r: (instant(r.fetched_at), r.record.revision))
+    if ordered == list(revs):
+        return None
+    merged: list[Rev] = []
+    for rev in ordered:
+        if not merged or merged[-1].record.content_hash != rev.record.content_hash:
+            merged.append(rev)
+    return _numbered(merged)
+
+
 def _numbered(revs: list[Rev]) -> tuple[Rev, ...]:
     return tuple(
         rev if rev.record.revision == n else _renumber(rev, n) for n, rev in enumerate(revs, 1)

@@ -20,7 +20,7 @@ from scraper.config import Config, load_config
 from scraper.history.importer import Importer, Summary
 from scraper.models import Article
 from scraper.rebuild import rebuild_index
-from scraper.revorder import Rev, Seen, place
+from scraper.revorder import Rev, Seen, in_time_order, place
 from scraper.store import Archive
 from scraper.warc import WarcStore
 from scraper.web.app import create_app
@@ -193,6 +193,17 @@ def test_place_covers_each_case() -> None:
     assert early is not None and early[0].record.content_hash == "C"
 
 
+def test_in_time_order_sorts_and_merges_only_what_is_out_of_order() -> None:
+    a, b = _rev(1, "A", "2020-01-01T00:00:00+00:00"), _rev(2, "B", "2023-01-01T00:00:00+00:00")
+    late_a = _rev(3, "A", "2021-01-01T00:00:00+00:00")
+    assert in_time_order([a, b]) is None
+    assert in_time_order([a, _rev(2, "A", "2021-01-01T00:00:00+00:00")]) is None  # a reparse
+    assert _shape(in_time_order([b, late_a, a])) == [
+        (1, "A", "2020-01-01T00:00:00+00:00"),
+        (2, "B", "2023-01-01T00:00:00+00:00"),
+    ]
+
+
 # -- import, in the order of the task: 2026, then 2019, 2016, 2021 ----------------------------
 def test_older_captures_take_their_place_in_time(tmp_path: Path) -> None:
     config = setup(tmp_path)
@@ -306,6 +317,35 @@ def test_the_same_bytes_captured_earlier_move_the_first_capture_back(tmp_path: P
     assert (again.skipped["duplicate"], again.unchanged) == (1, 1)
     assert [r[2] for r in revisions(root)] == [iso("2016")]
     assert article_row(root)[2:4] == (iso("2019"), iso("2016"))
+
+
+def test_check_repairs_revisions_saved_in_arrival_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Archives written before saves kept capture-time order numbered revisions as captures
+    arrived: ``check`` reports it, ``check --repair`` sorts them, the file gets the latest."""
+    config = setup(tmp_path)
+    root = config.archive.path
+    with monkeypatch.context() as patch:
+        patch.setattr("scraper.revorder.older", lambda *_: False)  # every save as the newest
+        import_years(config, tmp_path, ["2026", "2019", "2016", "2021"])
+    h = hashes(root)
+    assert [r[1:3] for r in revisions(root)] == [
+        (h["Y"], iso("2026")),
+        (h["X"], iso("2019")),
+        (h["Y"], iso("2021")),
+    ]
+    found = run_cli("--archive", str(root), "check")
+    assert found.returncode == 1
+    assert f"problem: {ID}: revisions are not in capture-time order" in found.stdout
+    repaired = run_cli("--archive", str(root), "check", "--repair")
+    assert "renumbered (3 revisions → 2)" in repaired.stdout, repaired.stdout
+    assert run_cli("--archive", str(root), "check").returncode == 0
+    assert [r[:3] for r in revisions(root)] == [(1, h["X"], iso("2019")), (2, h["Y"], iso("2021"))]
+    latest = json.loads(article_file(root))
+    assert (latest["revision"], latest["content_hash"]) == (2, h["Y"])
+    assert article_row(root)[:3] == (2, h["Y"], iso("2026"))
+    assert_consistent(root)
 
 
 # -- kill -9 while a renumbering is written ---------------------------------------------------
