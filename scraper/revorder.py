@@ -42,11 +42,20 @@ class Seen:
     warc_offset: int | None
 
 
+_DAWN = datetime.min.replace(tzinfo=UTC)
+
+
 def instant(value: str | None) -> datetime:
     """A stored time as an instant, so "+09:00" and "+00:00" times compare right (a time
-    without offset is UTC, as the WARC dates it came from; none sorts first)."""
-    if not value:
-        return datetime.min.replace(tzinfo=UTC)
+    without offset is UTC, as the WARC dates it came from; a missing or unreadable one sorts
+    first rather than stopping a save or a check)."""
+    try:
+        return _parse(value) if value else _DAWN
+    except ValueError:
+        return _DAWN
+
+
+def _parse(value: str) -> datetime:
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -57,7 +66,7 @@ def older(value: str | None, than: str | None) -> bool:
     if not value or not than:
         return False
     try:
-        return instant(value) < instant(than)
+        return _parse(value) < _parse(than)
     except ValueError:
         return False
 
