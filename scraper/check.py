@@ -10,7 +10,10 @@ Checked, in order:
  3. Articles: every index row has its JSON file, readable, with the same id, revision and
     content hash; every JSON file under ``articles/`` has its index row (no orphans, no second
     copy). A file newer than its row (a crash between file and index) is indexed again; a
-    missing file is rewritten from the ``revisions`` table; a stray copy is removed.
+    missing file is rewritten from the ``revisions`` table; a stray copy is removed. A file
+    with the row's content hash under another revision number (a crash while an older capture
+    renumbered the revisions, scraper/revorder.py) is rewritten from the index. Revisions out
+    of capture-time order (numbered in arrival order by earlier versions) are renumbered.
  4. Leftover temp files of dead writers (removed on repair).
  5. Search: the FTS table holds exactly one entry per article (rebuilt on repair).
  6. URLs marked done whose article is not in the index go back to ``new`` (refetched).
@@ -30,7 +33,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scraper.articlefile import TEMP_SUFFIX, temp_owner
+from scraper import revorder
+from scraper.articlefile import TEMP_SUFFIX, article_relpath, atomic_write, dump_article, temp_owner
 from scraper.errors import StoreError
 from scraper.models import Article
 from scraper.revisit import fix_legacy_captures
@@ -183,7 +187,11 @@ class _Checker:
             elif article.id != row["id"]:
                 self.problem(f"{row['path']}: holds {article.id}, index says {row['id']}")
             elif (article.revision, article.content_hash) != (row["revision"], row["content_hash"]):
-                if article.revision >= row["revision"] and self.problem(
+                if article.content_hash == row["content_hash"]:
+                    # same content, another number: a crash while an older capture renumbered
+                    # the revisions; the index (not committed) still holds the old numbering
+                    self._missing_file(row["id"], row["path"], renumbered=True)
+                elif article.revision >= row["revision"] and self.problem(
                     f"{row['id']}: file has revision {article.revision}, index "
                     f"{row['revision']} (interrupted save)",
                     "index updated from the file",
@@ -201,12 +209,16 @@ class _Checker:
             elif path.suffix == ".json" and rel not in indexed:
                 self._orphan(path, rel)
 
-    def _missing_file(self, article_id: str, rel: str, *, stale: bool = False) -> None:
+    def _missing_file(
+        self, article_id: str, rel: str, *, stale: bool = False, renumbered: bool = False
+    ) -> None:
         record = self.archive.db.execute(
             "SELECT record FROM revisions WHERE article_id = ? ORDER BY revision DESC LIMIT 1",
             (article_id,),
         ).fetchone()
         what = "article file is older than the index" if stale else "article file is missing"
+        if renumbered:
+            what = "article file has another revision number than the index (interrupted renumber)"
         fix = "rewritten from the revisions table" if record else None
         if self.problem(f"{rel}: {what}", fix) and record is not None:
             self.archive.replace_record(Article.from_dict(json.loads(record["record"])))
@@ -236,6 +248,64 @@ class _Checker:
             return  # a live writer is about to rename it
         if self.problem(f"{rel}: temp file left by a dead writer", "removed"):
             path.unlink()
+
+    def revision_order(self) -> None:
+        """Revisions out of capture-time order (saved by versions that numbered them in
+        arrival order): renumbered on repair, the file given the latest one."""
+        db = self.archive.db
+        suspects: set[str] = set()
+        previous: sqlite3.Row | None = None
+        # a light pass first: full records are read only for the articles out of order
+        for row in db.execute(
+            "SELECT article_id, fetched_at FROM revisions ORDER BY article_id, revision"
+        ):
+            if (
+                previous is not None
+                and previous["article_id"] == row["article_id"]
+                and revorder.older(row["fetched_at"], previous["fetched_at"])
+            ):
+                suspects.add(row["article_id"])
+            previous = row
+        for article_id in sorted(suspects):
+            revs, _ = revorder.stored(db, article_id)
+            ordered = revorder.in_time_order(revs)
+            if ordered is not None and self.problem(
+                f"{article_id}: revisions are not in capture-time order",
+                f"renumbered ({len(revs)} revisions → {len(ordered)})",
+            ):
+                self._reorder(article_id, ordered)
+
+    def _reorder(self, article_id: str, ordered: tuple[revorder.Rev, ...]) -> None:
+        """File first, then the index (the file put back if that fails), as saves do."""
+        row = self.archive.db.execute(
+            "SELECT path, fetched_at FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        if row is None:
+            return
+        seen = [row["fetched_at"]] + [
+            c[0]
+            for c in self.archive.db.execute(
+                "SELECT fetched_at FROM captures WHERE article_id = ?", (article_id,)
+            )
+        ]
+        # the latest fetch (those versions could also move it back)
+        last = max((t for t in seen if t), key=revorder.instant, default=None)
+        latest = ordered[-1].record
+        rel = article_relpath(latest)
+        path = self.root / rel
+        old = path.read_bytes() if path.exists() else None
+        atomic_write(path, dump_article(latest), durable=self.archive.durable)
+        try:
+            with self.archive._tx() as db:
+                revorder.write(db, article_id, ordered)
+                self.archive._upsert_article(db, latest, rel)
+                db.execute("UPDATE articles SET fetched_at = ? WHERE id = ?", (last, article_id))
+        except BaseException:
+            self.archive._restore(path, old, True)
+            raise
+        if rel != row["path"]:
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / row["path"]).unlink()
 
     # 5 + 6 ---------------------------------------------------------------------------------
     def search_index(self) -> None:
@@ -299,6 +369,7 @@ def check(archive: Archive, *, repair: bool = False) -> CheckReport:
     members = checker.warcs()
     checker.captures(members)
     checker.articles()
+    checker.revision_order()
     checker.search_index()
     checker.legacy_captures()
     checker.urls()

@@ -5,6 +5,8 @@ Points (docs/archive-format.md, "Crash safety"):
     warc    half of one exchange written to the WARC file
     file    article JSON written to its temp file, not yet renamed into place
     index   inside the index transaction, before COMMIT
+    renumber  an older capture's save: article file renamed into place, ``revisions`` rows
+            renumbered, not yet committed (scraper/revorder.py)
     rebuild ``rebuild-index`` has built the new index, not yet renamed it into place
     import  ``scraper import``: an article stored and the file's cursor saved
     history-saved  import/backfill: an article saved, its payload not yet recorded

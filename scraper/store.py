@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scraper import crashpoints, filters, indexdb, lineage
+from scraper import crashpoints, filters, indexdb, lineage, revorder
 from scraper.articlefile import article_relpath, atomic_write, dump_article
 from scraper.dates import now_iso
 from scraper.errors import DiskFull, StoreError, is_disk_full
@@ -183,10 +183,15 @@ class Archive:
         Herald ``view.php?ud=`` link serving an ``/article/N`` page) it is added to ``urls``.
         ``payload`` is the response holding the body when ``capture`` is a revisit record."""
         row = self.db.execute(
-            "SELECT content_hash, revision, path, story_id FROM articles WHERE id = ?",
+            "SELECT content_hash, revision, path, story_id, fetched_at FROM articles WHERE id = ?",
             (article.id,),
         ).fetchone()
         seen_under = self._seen_urls(article, url)
+        if row is not None and revorder.older(article.fetched_at, row["fetched_at"]):
+            # an import or backfill older than the latest fetch: it goes in at its time
+            older = self._save_older(article, capture, url, status, row, seen_under, payload)
+            if older is not None:
+                return older
         if row is not None and row["content_hash"] == article.content_hash:
             plan = self._plan_unchanged(article, row, seen_under)
         else:
@@ -266,6 +271,67 @@ class Archive:
         )
         outcome = "new" if row is None else "revised"
         return _SavePlan(outcome, final, self.root / article_relpath(final), rewrite=True)
+
+    def _save_older(
+        self,
+        article: Article,
+        capture: WarcRef | None,
+        url: str,
+        status: int,
+        row: sqlite3.Row,
+        seen_under: tuple[str, ...],
+        payload: WarcRef | None,
+    ) -> SaveResult | None:
+        """A capture older than the article's latest fetch takes its place among the revisions
+        in capture-time order (scraper/revorder.py): a revision put in before others renumbers
+        them (their rows and the file's ``revision``). The file holds the latest revision and
+        ``fetched_at`` (the latest fetch) never moves back. File first, then the index, with the
+        file put back when the index fails, as in ``save``. None when the index has no
+        revisions to order (``save`` then stores it as it always did)."""
+        revs, seen = revorder.stored(self.db, article.id)
+        if not revs:
+            return None
+        new = article.evolve(story_id=row["story_id"] or article.id, urls=seen_under)
+        after = revorder.with_capture(revs, seen, new, payload or capture)
+        final = after[-1].record
+        path = self.root / article_relpath(final)
+        rel = str(path.relative_to(self.root))
+        data = dump_article(final)
+        old_bytes = path.read_bytes() if path.exists() else None
+        rewrite = old_bytes != data
+        if rewrite:
+            atomic_write(path, data, durable=self.durable)
+        first = revorder.earliest(
+            self.db.execute(
+                "SELECT first_fetched_at FROM articles WHERE id = ?", (article.id,)
+            ).fetchone()[0],
+            article.fetched_at,
+        )
+        try:
+            with self._tx() as db:
+                if after != revs:
+                    revorder.write(db, article.id, after)
+                    crashpoints.crash_if("renumber")
+                # also when the file is already right: a rerun after a kill that wrote it
+                if rewrite or rel != row["path"] or after[-1] != revs[-1]:
+                    self._upsert_article(db, final, rel)
+                db.execute(
+                    "UPDATE articles SET fetched_at = ?, first_fetched_at = ? WHERE id = ?",
+                    (row["fetched_at"], first, article.id),
+                )
+                if capture is not None:
+                    self._add_capture(db, final.id, url, status, article.fetched_at, capture)
+                # the URL's HTTP state (status, ETag) stays the latest fetch's
+                self._mark_url(db, url, final.source, state="done", article_id=final.id, error=None)
+                crashpoints.crash_if("index")
+        except BaseException:  # StoreError, or Ctrl-C / SIGTERM mid-transaction
+            self._restore(path, old_bytes, rewrite)
+            raise
+        if rel != row["path"]:  # the latest record's publication date differs
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / row["path"]).unlink()
+        outcome = "revised" if len(after) > len(revs) else "unchanged"
+        return SaveResult(article=final, status=outcome, path=path)
 
     def _restore(self, path: Path, old_bytes: bytes | None, rewrite: bool) -> None:
         """Undo a file write whose index transaction failed, so file and index agree."""

@@ -109,9 +109,11 @@ def store_capture(archive: Archive, warcs: WarcStore, capture: Capture) -> str:
     else:
         body, content_type = capture.http.body, capture.http.header("content-type")
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        # the same bytes captured earlier than the stored copy are not a duplicate: they move
+        # the revision's first capture back (docs/archive-format.md, "Revisions")
         if archive.db.execute(
-            "SELECT 1 FROM history_payloads WHERE url = ? AND digest = ?",
-            (target.canonical_url, digest),
+            "SELECT 1 FROM history_payloads WHERE url = ? AND digest = ? AND fetched_at <= ?",
+            (target.canonical_url, digest, when),
         ).fetchone():
             return "duplicate"
     refs = warcs.append_records(target.source.name, list(capture.records))
