@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 from email.utils import formatdate
 
@@ -17,6 +18,7 @@ from scraper.errors import (
     TransientFetchError,
     Truncated,
 )
+from scraper.extract import decode_html
 from scraper.fetch import Fetcher, parse_retry_after
 
 
@@ -169,3 +171,43 @@ def test_a_timeout_well_before_the_deadline_is_not_blamed_on_it() -> None:
     # http.deadline of 1 s, and the connect times out at once: a plain timeout, not the deadline
     err = _error_of(_failing(httpx.ConnectTimeout("connect"), deadline=1.0))
     assert err.message == "timed out"
+
+
+KOREAN = "<html><p>한국어 기사 본문입니다. 서울에서 열린 회의.</p></html>".encode("cp949")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "sniffed"),
+    [
+        ("text/plain; charset=euc-kr", True),
+        ("application/xml; charset=euc-kr", True),
+        ("application/xhtml+xml; charset=euc-kr", True),
+        (None, True),  # no Content-Type: read as HTML
+        ("image/png", False),  # bytes that are not text keep the default, nothing is guessed
+    ],
+)
+def test_the_charset_is_worked_out_for_text_types_only(
+    content_type: str | None, sniffed: bool
+) -> None:
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    f = _fetcher([_response(200, KOREAN, **headers)], [])
+    page = f.get("https://x.test/a", allowed_hosts={"x.test"})
+    expected = decode_html(KOREAN, "text/html; charset=euc-kr")[1] if sniffed else "utf-8"
+    assert expected != "utf-8" or not sniffed
+    assert page.encoding == expected
+
+
+def test_a_retry_after_date_without_a_zone_is_utc_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # RFC 5322's "-0000" (no zone information) parses to a naive datetime: read it as UTC,
+    # not as the machine's local time (Seoul is 9 hours off)
+    monkeypatch.setenv("TZ", "Asia/Seoul")
+    time.tzset()
+    try:
+        value = formatdate(1_000_030)  # "Mon, 12 Jan 1970 13:47:10 -0000"
+        assert value.endswith("-0000")
+        assert parse_retry_after(value, now=1_000_000) == 30.0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
