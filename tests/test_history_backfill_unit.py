@@ -197,3 +197,39 @@ def test_failed_captures_are_tried_again_and_gone_ones_are_not(config: Config) -
     assert [u for _, u in fake.calls if "id_/" in u] == [
         f"https://web.archive.org/web/20160301090000id_/http://en.yna.co.kr:80/view/{A}"
     ]
+
+
+def test_the_window_is_sent_as_inclusive_utc_stamps(monkeypatch: pytest.MonkeyPatch) -> None:
+    # bare dates are KST days: 1 March 00:00 KST is 29 February 15:00 UTC, and the last second
+    # of 31 March KST is the inclusive end; the machine's own zone plays no part
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        since, until = backfill.stamp14(Window.parse("2016-03-01", "2016-03-31"))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert (since, until) == ("20160229150000", "20160331145959")
+    assert backfill.capture_date("20160301090000") == "2016-03-01T09:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (119.4, "about 119 s"),
+        (120, "about 2 min"),
+        (7199, "about 120 min"),
+        (7200, "about 2.0 h"),
+        (172799, "about 48.0 h"),
+        (172800, "about 2.0 days"),
+        (3 * 86400, "about 3.0 days"),
+    ],
+)
+def test_the_dry_run_estimate_is_in_a_unit_a_person_reads(seconds: float, shown: str) -> None:
+    summary = backfill.Summary(
+        source="yonhap", dry_run=True, captures=3, todo=2, new_articles=1, eta_seconds=seconds
+    )
+    assert summary.line() == (
+        f"yonhap: dry run: 3 captures listed, 2 to fetch (1 new articles), {shown} at the "
+        "configured rate; 0 requests made"
+    )
