@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from scraper.config import Config, load_config
+from scraper.errors import FetchError
 from scraper.fetch import Fetcher
 from scraper.filters import Window
 from scraper.history import backfill, cdx
@@ -233,3 +234,53 @@ def test_the_dry_run_estimate_is_in_a_unit_a_person_reads(seconds: float, shown:
         f"yonhap: dry run: 3 captures listed, 2 to fetch (1 new articles), {shown} at the "
         "configured rate; 0 requests made"
     )
+
+
+def test_the_cdx_query_asks_for_exactly_the_documented_parameters() -> None:
+    url = cdx.query_url(
+        "http://cdx.test/cdx", "en.yna.co.kr/view/", "20160301000000", "20160331235959",
+        limit=50, resume_key="k 1",
+    )  # fmt: skip
+    assert urlsplit(url)[:3] == ("http", "cdx.test", "/cdx")
+    assert parse_qs(urlsplit(url).query) == {
+        "url": ["en.yna.co.kr/view/"],
+        "matchType": ["prefix"],
+        "from": ["20160301000000"],
+        "to": ["20160331235959"],
+        "output": ["json"],
+        "filter": ["statuscode:200", "mimetype:text/html"],
+        "collapse": ["digest"],
+        "limit": ["50"],
+        "showResumeKey": ["true"],
+        "resumeKey": ["k 1"],
+    }
+
+
+def test_cdx_rows_that_cannot_be_fetched_are_dropped_and_short_rows_are_read() -> None:
+    rows = [
+        HEADER,
+        ["k", "20160301090000", "", "text/html", "200", "D1", "1"],  # no URL
+        ["k", "2016030109", "http://en.yna.co.kr/view/x", "text/html", "200", "D2", "1"],  # short
+        ["k", "20160302090000", "http://en.yna.co.kr/view/y"],  # fields left off at the end
+        [],
+        [],  # an empty resume key row: the listing is complete
+    ]
+    page = cdx.parse(json.dumps(rows), "x")
+    assert page.rows == (
+        cdx.CdxRow(
+            original="http://en.yna.co.kr/view/y",
+            timestamp="20160302090000",
+            status="",
+            mime="",
+            digest="",
+        ),
+    )
+    assert page.resume_key is None
+    assert cdx.parse("  \n", "x") == cdx.CdxPage(rows=(), resume_key=None)
+
+
+def test_an_answer_that_is_not_cdx_json_names_the_query() -> None:
+    with pytest.raises(FetchError) as info:
+        cdx.parse("<html>rate limited</html>", "http://cdx.test/cdx?url=x")
+    assert info.value.url == "http://cdx.test/cdx?url=x"
+    assert info.value.message.startswith("not a CDX JSON answer: ")
