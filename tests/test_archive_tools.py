@@ -350,3 +350,41 @@ def test_csv_keeps_null_and_empty_apart_for_duckdb(tmp_path: Path) -> None:
     assert got["editor_note"] is None  # and a null stays null
     assert json.loads(got["tags"]) == []
     assert json.loads(got["images"]) == article.to_dict()["images"]
+
+
+def test_check_names_an_index_row_that_points_at_the_wrong_record(built: Path) -> None:
+    with Archive(built) as archive:
+        db = archive.db
+        total = sum(
+            db.execute(f"SELECT count(*) FROM {t} WHERE warc_file IS NOT NULL").fetchone()[0]
+            for t in ("captures", "revisions")
+        )
+        report = check.check(archive)
+        assert report.problems == [] and report.counts["captures"] == total > 0
+        capture = db.execute(
+            "SELECT rowid AS rid, article_id, warc_file, warc_offset FROM captures ORDER BY rowid"
+        ).fetchone()
+        revision = db.execute(
+            "SELECT rowid AS rid, article_id, warc_file, warc_offset FROM revisions ORDER BY rowid"
+        ).fetchone()
+        request = next(
+            m.offset
+            for m in scan(built / revision["warc_file"]).members
+            if m.warc_type == "request"
+        )
+        with db:
+            db.execute(
+                "UPDATE captures SET warc_offset = warc_offset + 1 WHERE rowid = ?",
+                (capture["rid"],),
+            )
+            db.execute(
+                "UPDATE revisions SET warc_offset = ? WHERE rowid = ?", (request, revision["rid"])
+            )
+        report = check.check(archive)
+        assert report.counts["captures"] == total
+        assert report.unrepaired == [
+            f"{capture['article_id']}: captures row points at {capture['warc_file']}"
+            f"@{capture['warc_offset'] + 1}, which holds no record",
+            f"{revision['article_id']}: revisions row points at {revision['warc_file']}"
+            f"@{request}, which holds a request record",
+        ]
