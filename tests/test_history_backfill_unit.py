@@ -284,3 +284,38 @@ def test_an_answer_that_is_not_cdx_json_names_the_query() -> None:
         cdx.parse("<html>rate limited</html>", "http://cdx.test/cdx?url=x")
     assert info.value.url == "http://cdx.test/cdx?url=x"
     assert info.value.message.startswith("not a CDX JSON answer: ")
+
+
+@pytest.mark.parametrize("status", [403, 410])
+def test_a_capture_the_archive_refuses_for_good_is_not_asked_for_again(
+    config: Config, status: int
+) -> None:
+    fake = FakeArchive()
+    fake.throttle_once = False
+
+    def refusing(request: httpx.Request) -> httpx.Response:
+        if "id_/" in str(request.url) and str(request.url).endswith(B):
+            fake.calls.append((time.monotonic(), str(request.url)))
+            return httpx.Response(status)
+        return fake(request)
+
+    fetcher = Fetcher(config.http, transport=httpx.MockTransport(refusing))
+    window = Window.parse("2016-03-01", "2016-04-30")
+    first = backfill.run(config, "yonhap", window, fetcher=fetcher)
+    assert (first.fetched, first.new, first.failed) == (1, 1, 1)
+    with Archive(config.archive.path) as archive:
+        [(state, error)] = archive.db.execute(
+            "SELECT state, error FROM backfill_captures WHERE original LIKE ?", (f"%{B}",)
+        ).fetchall()
+    assert (state, str(error)) == (
+        "gone",
+        f"HTTP {status} (https://web.archive.org/web/"
+        f"20160305120000id_/http://en.yna.co.kr:80/view/{B})",
+    )
+    fake.calls.clear()
+    second = backfill.run(config, "yonhap", window, fetcher=fetcher)
+    assert not [u for _, u in fake.calls if "id_/" in u] and second.fetched == 0
+    assert second.line() == (
+        "yonhap: backfill: 2 captures listed, fetched 0, new 0, revised 0, unchanged 0, "
+        "failed 0; skipped: none; 0 requests"
+    )
