@@ -388,3 +388,30 @@ def test_check_names_an_index_row_that_points_at_the_wrong_record(built: Path) -
             f"{revision['article_id']}: revisions row points at {revision['warc_file']}"
             f"@{request}, which holds a request record",
         ]
+
+
+def test_check_removes_a_second_copy_and_an_unreadable_stray_file(built: Path) -> None:
+    with Archive(built) as archive:
+        path = str(
+            archive.db.execute(
+                "SELECT path FROM articles WHERE id = 'koreaherald:10604071'"
+            ).fetchone()[0]
+        )
+        # a second copy under another date (the publication date moved mid-save)
+        copy = built / "articles/koreaherald/2023/04/20/10604071.json"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes((built / path).read_bytes())
+        stray = built / "articles/koreaherald/2023/04/20/broken.json"
+        stray.write_text("{not json")
+        found = check.check(archive)
+        assert [p.line() for p in found.problems] == [
+            "problem: articles/koreaherald/2023/04/20/10604071.json: second file of "
+            f"koreaherald:10604071 (index: {path})",
+            "problem: articles/koreaherald/2023/04/20/broken.json: unreadable article file "
+            "not in the index",
+        ]
+        assert copy.exists() and stray.exists()  # checking alone changes nothing
+        repaired = check.check(archive, repair=True)
+        assert [p.repair for p in repaired.problems] == ["removed", "removed"]
+        assert not copy.exists() and not stray.exists() and (built / path).exists()
+        assert check.check(archive).problems == []
