@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from scraper.extract import extract
 from scraper.models import Article, content_hash
 from scraper.store import Archive
 from scraper.warc import WarcStore, marker
-from scraper.warcread import scan
+from scraper.warcread import iter_members, scan
 from tests.archive_helpers import KH1, KH2, KH3, assert_consistent, store, yonhap
 from tests.conftest import run_cli, write_config
 
@@ -414,4 +415,36 @@ def test_check_removes_a_second_copy_and_an_unreadable_stray_file(built: Path) -
         repaired = check.check(archive, repair=True)
         assert [p.repair for p in repaired.problems] == ["removed", "removed"]
         assert not copy.exists() and not stray.exists() and (built / path).exists()
+        assert check.check(archive).problems == []
+
+
+def test_check_reports_damage_inside_a_warc_and_what_the_repair_lost(built: Path) -> None:
+    warc = sorted((built / "warc" / "yonhap").glob("*.warc.gz"))[0]
+    rel = str(warc.relative_to(built))
+    members = list(iter_members(warc.read_bytes()))
+    hit = next(i for i, m in enumerate(members) if i > 2 and m.warc_type == "response")
+    with Archive(built) as archive:
+        lost = archive.db.execute(
+            "SELECT article_id FROM captures WHERE warc_file = ? AND warc_offset = ?",
+            (rel, members[hit].offset),
+        ).fetchone()[0]
+        with warc.open("r+b") as fh:
+            fh.seek(members[hit].offset + 20)
+            fh.write(b"\0" * 16)
+        after = len(members) - hit - 1
+        damage = re.compile(
+            rf"{re.escape(rel)}: (\d+) unreadable bytes at offset {members[hit].offset} "
+            rf"\(damaged; {after} readable records after it\)"
+        )
+        found = check.check(archive).problems
+        assert damage.fullmatch(found[0].text) and found[0].repair is None
+        size = damage.fullmatch(found[0].text).group(1)  # type: ignore[union-attr]
+        repaired = check.check(archive, repair=True).problems[0]
+        assert repaired.text == found[0].text
+        assert re.fullmatch(
+            rf"{size} bytes moved to quarantine/{re.escape(rel)}\.\d+-\d+\.bin; "
+            rf"{len(members) - 1} records kept, \d+ catalog rows re-pointed; "
+            rf"captures lost: {re.escape(lost)}",
+            str(repaired.repair),
+        ), repaired.repair
         assert check.check(archive).problems == []
