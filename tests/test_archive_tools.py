@@ -448,3 +448,30 @@ def test_check_reports_damage_inside_a_warc_and_what_the_repair_lost(built: Path
             str(repaired.repair),
         ), repaired.repair
         assert check.check(archive).problems == []
+
+
+def test_check_reads_on_after_an_unreadable_file_and_names_a_file_holding_another_id(
+    built: Path,
+) -> None:
+    with Archive(built) as archive:
+        rows = archive.db.execute("SELECT id, path FROM articles ORDER BY rowid").fetchall()
+        first, second, third = rows[0], rows[1], rows[2]
+        (built / first["path"]).write_text("{not json")
+        (built / second["path"]).write_bytes((built / third["path"]).read_bytes())
+        assert check.check(archive).unrepaired == [
+            f"{first['path']}: unreadable article file",
+            f"{second['path']}: holds {third['id']}, index says {second['id']}",
+        ]
+
+
+def test_pid_alive_only_looks() -> None:
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        assert check.pid_alive(child.pid)
+        # asking sent the process no signal that stops it (signal 0 only checks it exists)
+        with pytest.raises(subprocess.TimeoutExpired):
+            child.wait(timeout=0.5)
+    finally:
+        child.kill()
+        child.wait()
+    assert not check.pid_alive(child.pid)
