@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from scraper.extract import extract
 from scraper.models import Article, content_hash
 from scraper.store import Archive
 from scraper.warc import WarcStore, marker
-from scraper.warcread import scan
+from scraper.warcread import iter_members, scan
 from tests.archive_helpers import KH1, KH2, KH3, assert_consistent, build_archive, store, yonhap
 from tests.conftest import run_cli, write_config
 
@@ -343,3 +344,127 @@ def test_csv_keeps_null_and_empty_apart_for_duckdb(tmp_path: Path) -> None:
     assert got["editor_note"] is None  # and a null stays null
     assert json.loads(got["tags"]) == []
     assert json.loads(got["images"]) == article.to_dict()["images"]
+
+
+def test_check_names_an_index_row_that_points_at_the_wrong_record(built: Path) -> None:
+    with Archive(built) as archive:
+        db = archive.db
+        total = sum(
+            db.execute(f"SELECT count(*) FROM {t} WHERE warc_file IS NOT NULL").fetchone()[0]
+            for t in ("captures", "revisions")
+        )
+        report = check.check(archive)
+        assert report.problems == [] and report.counts["captures"] == total > 0
+        capture = db.execute(
+            "SELECT rowid AS rid, article_id, warc_file, warc_offset FROM captures ORDER BY rowid"
+        ).fetchone()
+        revision = db.execute(
+            "SELECT rowid AS rid, article_id, warc_file, warc_offset FROM revisions ORDER BY rowid"
+        ).fetchone()
+        request = next(
+            m.offset
+            for m in scan(built / revision["warc_file"]).members
+            if m.warc_type == "request"
+        )
+        with db:
+            db.execute(
+                "UPDATE captures SET warc_offset = warc_offset + 1 WHERE rowid = ?",
+                (capture["rid"],),
+            )
+            db.execute(
+                "UPDATE revisions SET warc_offset = ? WHERE rowid = ?", (request, revision["rid"])
+            )
+        report = check.check(archive)
+        assert report.counts["captures"] == total
+        assert report.unrepaired == [
+            f"{capture['article_id']}: captures row points at {capture['warc_file']}"
+            f"@{capture['warc_offset'] + 1}, which holds no record",
+            f"{revision['article_id']}: revisions row points at {revision['warc_file']}"
+            f"@{request}, which holds a request record",
+        ]
+
+
+def test_check_removes_a_second_copy_and_an_unreadable_stray_file(built: Path) -> None:
+    with Archive(built) as archive:
+        path = str(
+            archive.db.execute(
+                "SELECT path FROM articles WHERE id = 'koreaherald:10604071'"
+            ).fetchone()[0]
+        )
+        # a second copy under another date (the publication date moved mid-save)
+        copy = built / "articles/koreaherald/2023/04/20/10604071.json"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes((built / path).read_bytes())
+        stray = built / "articles/koreaherald/2023/04/20/broken.json"
+        stray.write_text("{not json")
+        found = check.check(archive)
+        assert [p.line() for p in found.problems] == [
+            "problem: articles/koreaherald/2023/04/20/10604071.json: second file of "
+            f"koreaherald:10604071 (index: {path})",
+            "problem: articles/koreaherald/2023/04/20/broken.json: unreadable article file "
+            "not in the index",
+        ]
+        assert copy.exists() and stray.exists()  # checking alone changes nothing
+        repaired = check.check(archive, repair=True)
+        assert [p.repair for p in repaired.problems] == ["removed", "removed"]
+        assert not copy.exists() and not stray.exists() and (built / path).exists()
+        assert check.check(archive).problems == []
+
+
+def test_check_reports_damage_inside_a_warc_and_what_the_repair_lost(built: Path) -> None:
+    warc = sorted((built / "warc" / "yonhap").glob("*.warc.gz"))[0]
+    rel = str(warc.relative_to(built))
+    members = list(iter_members(warc.read_bytes()))
+    hit = next(i for i, m in enumerate(members) if i > 2 and m.warc_type == "response")
+    with Archive(built) as archive:
+        lost = archive.db.execute(
+            "SELECT article_id FROM captures WHERE warc_file = ? AND warc_offset = ?",
+            (rel, members[hit].offset),
+        ).fetchone()[0]
+        with warc.open("r+b") as fh:
+            fh.seek(members[hit].offset + 20)
+            fh.write(b"\0" * 16)
+        after = len(members) - hit - 1
+        damage = re.compile(
+            rf"{re.escape(rel)}: (\d+) unreadable bytes at offset {members[hit].offset} "
+            rf"\(damaged; {after} readable records after it\)"
+        )
+        found = check.check(archive).problems
+        assert damage.fullmatch(found[0].text) and found[0].repair is None
+        size = damage.fullmatch(found[0].text).group(1)  # type: ignore[union-attr]
+        repaired = check.check(archive, repair=True).problems[0]
+        assert repaired.text == found[0].text
+        assert re.fullmatch(
+            rf"{size} bytes moved to quarantine/{re.escape(rel)}\.\d+-\d+\.bin; "
+            rf"{len(members) - 1} records kept, \d+ catalog rows re-pointed; "
+            rf"captures lost: {re.escape(lost)}",
+            str(repaired.repair),
+        ), repaired.repair
+        assert check.check(archive).problems == []
+
+
+def test_check_reads_on_after_an_unreadable_file_and_names_a_file_holding_another_id(
+    built: Path,
+) -> None:
+    with Archive(built) as archive:
+        rows = archive.db.execute("SELECT id, path FROM articles ORDER BY rowid").fetchall()
+        first, second, third = rows[0], rows[1], rows[2]
+        (built / first["path"]).write_text("{not json")
+        (built / second["path"]).write_bytes((built / third["path"]).read_bytes())
+        assert check.check(archive).unrepaired == [
+            f"{first['path']}: unreadable article file",
+            f"{second['path']}: holds {third['id']}, index says {second['id']}",
+        ]
+
+
+def test_pid_alive_only_looks() -> None:
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        assert check.pid_alive(child.pid)
+        # asking sent the process no signal that stops it (signal 0 only checks it exists)
+        with pytest.raises(subprocess.TimeoutExpired):
+            child.wait(timeout=0.5)
+    finally:
+        child.kill()
+        child.wait()
+    assert not check.pid_alive(child.pid)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from scraper.config import Config, load_config
+from scraper.errors import FetchError
 from scraper.fetch import Fetcher
 from scraper.filters import Window
 from scraper.history import backfill, cdx
@@ -197,3 +198,124 @@ def test_failed_captures_are_tried_again_and_gone_ones_are_not(config: Config) -
     assert [u for _, u in fake.calls if "id_/" in u] == [
         f"https://web.archive.org/web/20160301090000id_/http://en.yna.co.kr:80/view/{A}"
     ]
+
+
+def test_the_window_is_sent_as_inclusive_utc_stamps(monkeypatch: pytest.MonkeyPatch) -> None:
+    # bare dates are KST days: 1 March 00:00 KST is 29 February 15:00 UTC, and the last second
+    # of 31 March KST is the inclusive end; the machine's own zone plays no part
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        since, until = backfill.stamp14(Window.parse("2016-03-01", "2016-03-31"))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert (since, until) == ("20160229150000", "20160331145959")
+    assert backfill.capture_date("20160301090000") == "2016-03-01T09:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (119.4, "about 119 s"),
+        (120, "about 2 min"),
+        (7199, "about 120 min"),
+        (7200, "about 2.0 h"),
+        (172799, "about 48.0 h"),
+        (172800, "about 2.0 days"),
+        (3 * 86400, "about 3.0 days"),
+    ],
+)
+def test_the_dry_run_estimate_is_in_a_unit_a_person_reads(seconds: float, shown: str) -> None:
+    summary = backfill.Summary(
+        source="yonhap", dry_run=True, captures=3, todo=2, new_articles=1, eta_seconds=seconds
+    )
+    assert summary.line() == (
+        f"yonhap: dry run: 3 captures listed, 2 to fetch (1 new articles), {shown} at the "
+        "configured rate; 0 requests made"
+    )
+
+
+def test_the_cdx_query_asks_for_exactly_the_documented_parameters() -> None:
+    url = cdx.query_url(
+        "http://cdx.test/cdx", "en.yna.co.kr/view/", "20160301000000", "20160331235959",
+        limit=50, resume_key="k 1",
+    )  # fmt: skip
+    assert urlsplit(url)[:3] == ("http", "cdx.test", "/cdx")
+    assert parse_qs(urlsplit(url).query) == {
+        "url": ["en.yna.co.kr/view/"],
+        "matchType": ["prefix"],
+        "from": ["20160301000000"],
+        "to": ["20160331235959"],
+        "output": ["json"],
+        "filter": ["statuscode:200", "mimetype:text/html"],
+        "collapse": ["digest"],
+        "limit": ["50"],
+        "showResumeKey": ["true"],
+        "resumeKey": ["k 1"],
+    }
+
+
+def test_cdx_rows_that_cannot_be_fetched_are_dropped_and_short_rows_are_read() -> None:
+    rows = [
+        HEADER,
+        ["k", "20160301090000", "", "text/html", "200", "D1", "1"],  # no URL
+        ["k", "2016030109", "http://en.yna.co.kr/view/x", "text/html", "200", "D2", "1"],  # short
+        ["k", "20160302090000", "http://en.yna.co.kr/view/y"],  # fields left off at the end
+        [],
+        [],  # an empty resume key row: the listing is complete
+    ]
+    page = cdx.parse(json.dumps(rows), "x")
+    assert page.rows == (
+        cdx.CdxRow(
+            original="http://en.yna.co.kr/view/y",
+            timestamp="20160302090000",
+            status="",
+            mime="",
+            digest="",
+        ),
+    )
+    assert page.resume_key is None
+    assert cdx.parse("  \n", "x") == cdx.CdxPage(rows=(), resume_key=None)
+
+
+def test_an_answer_that_is_not_cdx_json_names_the_query() -> None:
+    with pytest.raises(FetchError) as info:
+        cdx.parse("<html>rate limited</html>", "http://cdx.test/cdx?url=x")
+    assert info.value.url == "http://cdx.test/cdx?url=x"
+    assert info.value.message.startswith("not a CDX JSON answer: ")
+
+
+@pytest.mark.parametrize("status", [403, 410])
+def test_a_capture_the_archive_refuses_for_good_is_not_asked_for_again(
+    config: Config, status: int
+) -> None:
+    fake = FakeArchive()
+    fake.throttle_once = False
+
+    def refusing(request: httpx.Request) -> httpx.Response:
+        if "id_/" in str(request.url) and str(request.url).endswith(B):
+            fake.calls.append((time.monotonic(), str(request.url)))
+            return httpx.Response(status)
+        return fake(request)
+
+    fetcher = Fetcher(config.http, transport=httpx.MockTransport(refusing))
+    window = Window.parse("2016-03-01", "2016-04-30")
+    first = backfill.run(config, "yonhap", window, fetcher=fetcher)
+    assert (first.fetched, first.new, first.failed) == (1, 1, 1)
+    with Archive(config.archive.path) as archive:
+        [(state, error)] = archive.db.execute(
+            "SELECT state, error FROM backfill_captures WHERE original LIKE ?", (f"%{B}",)
+        ).fetchall()
+    assert (state, str(error)) == (
+        "gone",
+        f"HTTP {status} (https://web.archive.org/web/"
+        f"20160305120000id_/http://en.yna.co.kr:80/view/{B})",
+    )
+    fake.calls.clear()
+    second = backfill.run(config, "yonhap", window, fetcher=fetcher)
+    assert not [u for _, u in fake.calls if "id_/" in u] and second.fetched == 0
+    assert second.line() == (
+        "yonhap: backfill: 2 captures listed, fetched 0, new 0, revised 0, unchanged 0, "
+        "failed 0; skipped: none; 0 requests"
+    )

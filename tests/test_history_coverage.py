@@ -61,3 +61,36 @@ def test_coverage_on_a_missing_archive_creates_nothing(tmp_path: Path) -> None:
     result = run_cli("--config", str(cfg), "coverage")
     assert result.returncode == 1 and result.stderr.startswith("error: no archive here")
     assert not (tmp_path / "archive").exists()
+
+
+def test_the_window_the_source_and_today_bound_the_figures(tmp_path: Path) -> None:
+    _archive(tmp_path)
+    with Archive(tmp_path / "archive") as archive:
+        for d in (1, 2, 29):
+            archive.db.execute(
+                "UPDATE articles SET published_at = ? WHERE id LIKE ?",
+                (f"2016-02-{d:02d}T10:00:00+09:00", f"%201602{d:02d}%"),
+            )
+        everything = coverage.collect(archive, today="2016-02-20")
+        window = coverage.collect(
+            archive, source="yonhap", since="2016-02-02", until="2016-02-28", today="2026-01-01"
+        )
+        herald = coverage.collect(archive, source="koreaherald", today="2026-01-01")
+    assert [m.source for m in herald] == ["koreaherald"]
+    assert {m.source for m in everything} == {"yonhap", "koreaherald"}
+    feb = next(m for m in everything if m.month == "2016-02")
+    # the current month counts its days up to today, today included
+    assert feb.empty_days == tuple(f"2016-02-{d:02d}" for d in range(3, 21))
+    assert feb.to_dict() == {
+        "source": "yonhap",
+        "month": "2016-02",
+        "articles": 3,
+        "parsers": {"yonhap/y1": 3},
+        "empty_days": list(feb.empty_days),
+        "shares": {"yonhap/y1": 1.0},
+    }
+    # since and until (KST days, until inclusive) leave out the 1st and the 29th
+    [only] = window
+    assert (only.month, only.articles) == ("2016-02", 1)
+    assert only.empty_days[0] == "2016-02-01" and "2016-02-29" in only.empty_days
+    assert only.share("yonhap/y1") == 1.0 and only.share("fallback/x") == 0.0

@@ -270,3 +270,20 @@ def test_cli_import_refuses_a_missing_path(tmp_path: Path) -> None:
     result = run_cli("--config", str(cfg), "import", str(tmp_path / "nope.warc.gz"))
     assert result.returncode == 2
     assert result.stderr.startswith("error: no such file or directory (")
+
+
+def test_a_revisit_without_refers_to_is_matched_by_digest_and_url(
+    config: Config, tmp_path: Path
+) -> None:
+    # WARC-Refers-To is optional (WARC 1.1, 6.7.3): wget and older Heritrix name only the
+    # payload digest and the target URI, which find the original just as well
+    first = response(Y1, yonhap_page("AEN20160301000100315"))
+    again = revisit(first, date="2016-06-01T00:00:00Z")
+    lines = again.split(b"\r\n")
+    stripped = b"\r\n".join(line for line in lines if not line.startswith(b"WARC-Refers-To:"))
+    assert len(stripped) < len(again)
+    summary = run_import(config, write_warc(tmp_path / "r.warc.gz", [first, stripped]))
+    assert (summary.new, summary.unchanged) == (1, 1), summary
+    assert rows(config.archive.path, "SELECT first_fetched_at, fetched_at FROM articles") == [
+        ("2016-03-01T09:00:00+00:00", "2016-06-01T00:00:00+00:00")
+    ]

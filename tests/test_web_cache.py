@@ -45,3 +45,17 @@ def test_a_failed_refresh_keeps_the_old_value() -> None:
     cache.wait_idle(5)
     cache.ttl = 3600.0
     assert cache.get() == 1
+
+
+def test_a_fresh_value_is_computed_once_and_not_refreshed() -> None:
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    cache = Refreshing(compute, ttl=3600.0)
+    assert cache.get() == 1  # the first reader computes it, and no refresh starts besides
+    assert cache.get() == 1  # within the ttl: no refresh
+    cache.wait_idle(5)
+    assert calls == [1]
