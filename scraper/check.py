@@ -33,7 +33,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scraper import revorder
+from scraper import indexrows, revorder
 from scraper.articlefile import TEMP_SUFFIX, article_relpath, atomic_write, dump_article, temp_owner
 from scraper.errors import StoreError
 from scraper.models import Article
@@ -296,9 +296,9 @@ class _Checker:
         old = path.read_bytes() if path.exists() else None
         atomic_write(path, dump_article(latest), durable=self.archive.durable)
         try:
-            with self.archive._tx() as db:
+            with self.archive.transaction() as db:
                 revorder.write(db, article_id, ordered)
-                self.archive._upsert_article(db, latest, rel)
+                indexrows.upsert_article(db, latest, rel)
                 db.execute("UPDATE articles SET fetched_at = ? WHERE id = ?", (last, article_id))
         except BaseException:
             self.archive._restore(path, old, True)
@@ -328,7 +328,7 @@ class _Checker:
             f"captures: {old} rows from before migration 5 span the whole exchange",
             "pointed at their response record",
         ):
-            with self.archive._tx() as tx:
+            with self.archive.transaction() as tx:
                 fix_legacy_captures(tx, self.archive.root)
 
     def urls(self) -> None:

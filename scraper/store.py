@@ -15,6 +15,10 @@ and index still agree. A full disk is ``DiskFull`` ("disk full while writing X")
 The FTS5 table ``articles_fts`` indexes ``articles.title`` and ``articles.body`` (external
 content, rowid shared, kept stable by upserts); ``scraper check`` runs its integrity check and
 rebuilds it when the two disagree.
+
+This module decides what a save stores; scraper/indexrows.py writes the rows (and holds the
+transaction), scraper/revorder.py places a capture older than the latest fetch among the
+revisions, scraper/articlefile.py writes the files.
 """
 
 from __future__ import annotations
@@ -30,9 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scraper import crashpoints, filters, indexdb, lineage, revorder
+from scraper import crashpoints, filters, indexdb, indexrows, lineage, revorder
 from scraper.articlefile import article_relpath, atomic_write, dump_article
-from scraper.dates import now_iso
 from scraper.errors import DiskFull, StoreError, is_disk_full
 from scraper.migrations import MIGRATIONS
 from scraper.models import Article
@@ -150,8 +153,10 @@ class Archive:
             raise
 
     # -- transactions ---------------------------------------------------------------------------
-    def _tx(self) -> _Transaction:
-        return _Transaction(self.db)
+    def transaction(self) -> indexrows.Transaction:
+        """``with archive.transaction() as db:`` one BEGIN IMMEDIATE … COMMIT, errors as
+        ``StoreError`` (scraper/indexrows.py)."""
+        return indexrows.Transaction(self.db)
 
     # -- articles -------------------------------------------------------------------------------
     def get(self, article_id: str) -> Article | None:
@@ -203,21 +208,21 @@ class Archive:
                 old_bytes = path.read_bytes()
             atomic_write(path, dump_article(final), durable=self.durable)
         try:
-            with self._tx() as db:
+            with self.transaction() as db:
                 if outcome == "unchanged":
                     db.execute(
                         "UPDATE articles SET fetched_at = ? WHERE id = ?",
                         (article.fetched_at, article.id),
                     )
                     if rewrite:
-                        self._put_revision(db, final, None)
+                        indexrows.put_revision(db, final, None)
                 else:
                     rel = str(path.relative_to(self.root))
-                    self._upsert_article(db, final, rel)
-                    self._put_revision(db, final, payload or capture)
+                    indexrows.upsert_article(db, final, rel)
+                    indexrows.put_revision(db, final, payload or capture)
                 if capture is not None:
-                    self._add_capture(db, final.id, url, status, article.fetched_at, capture)
-                self._mark_url(
+                    indexrows.add_capture(db, final.id, url, status, article.fetched_at, capture)
+                indexrows.mark_url(
                     db,
                     url,
                     final.source,
@@ -308,21 +313,23 @@ class Archive:
             article.fetched_at,
         )
         try:
-            with self._tx() as db:
+            with self.transaction() as db:
                 if after != revs:
                     revorder.write(db, article.id, after)
                     crashpoints.crash_if("renumber")
                 # also when the file is already right: a rerun after a kill that wrote it
                 if rewrite or rel != row["path"] or after[-1] != revs[-1]:
-                    self._upsert_article(db, final, rel)
+                    indexrows.upsert_article(db, final, rel)
                 db.execute(
                     "UPDATE articles SET fetched_at = ?, first_fetched_at = ? WHERE id = ?",
                     (row["fetched_at"], first, article.id),
                 )
                 if capture is not None:
-                    self._add_capture(db, final.id, url, status, article.fetched_at, capture)
+                    indexrows.add_capture(db, final.id, url, status, article.fetched_at, capture)
                 # the URL's HTTP state (status, ETag) stays the latest fetch's
-                self._mark_url(db, url, final.source, state="done", article_id=final.id, error=None)
+                indexrows.mark_url(
+                    db, url, final.source, state="done", article_id=final.id, error=None
+                )
                 crashpoints.crash_if("index")
         except BaseException:  # StoreError, or Ctrl-C / SIGTERM mid-transaction
             self._restore(path, old_bytes, rewrite)
@@ -349,56 +356,6 @@ class Archive:
         urls.discard(article.url)
         return tuple(sorted(urls))
 
-    def _put_revision(self, db: sqlite3.Connection, a: Article, capture: WarcRef | None) -> None:
-        record = json.dumps(a.to_dict(), ensure_ascii=False)
-        if capture is None:  # a metadata-only change of a stored revision keeps its capture
-            db.execute(
-                "UPDATE revisions SET record = ?, content_hash = ? "
-                "WHERE article_id = ? AND revision = ?",
-                (record, a.content_hash, a.id, a.revision),
-            )
-            if db.execute("SELECT changes()").fetchone()[0]:
-                return
-        db.execute(
-            "INSERT OR REPLACE INTO revisions VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                a.id,
-                a.revision,
-                a.content_hash,
-                a.fetched_at,
-                capture.file if capture else None,
-                capture.offset if capture else None,
-                record,
-            ),
-        )
-
-    def _add_capture(
-        self,
-        db: sqlite3.Connection,
-        article_id: str | None,
-        url: str,
-        status: int,
-        fetched_at: str | None,
-        capture: WarcRef,
-    ) -> None:
-        db.execute(
-            "INSERT INTO captures (article_id, url, status, fetched_at, warc_file, "
-            "warc_offset, warc_length, record_id, record_type, payload_digest) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                article_id,
-                capture.uri or url,  # the record's target URI: the URL that answered
-                status,
-                fetched_at or now_iso(),
-                capture.file,
-                capture.offset,
-                capture.length,
-                capture.record_id,
-                capture.record_type,
-                capture.payload_digest or None,
-            ),
-        )
-
     def add_capture(
         self,
         article_id: str | None,
@@ -408,61 +365,8 @@ class Archive:
         capture: WarcRef,
     ) -> None:
         """Catalog a capture that is no article's (robots.txt, a feed: scraper/evidence.py)."""
-        with self._tx() as db:
-            self._add_capture(db, article_id, url, status, fetched_at, capture)
-
-    def _upsert_article(self, db: sqlite3.Connection, a: Article, rel: str) -> None:
-        """Insert or update the index row and its search entry. An upsert (not REPLACE) keeps
-        the row's rowid, which the FTS table shares. The search table indexes the row's own
-        ``title`` and ``body`` (external content): the old entry goes out with the old values
-        before the row changes."""
-        old = db.execute("SELECT rowid, title, body FROM articles WHERE id = ?", (a.id,)).fetchone()
-        if old is not None:
-            db.execute(
-                "INSERT INTO articles_fts (articles_fts, rowid, title, body) "
-                "VALUES ('delete', ?, ?, ?)",
-                (old["rowid"], old["title"], old["body"]),
-            )
-        db.execute(
-            "INSERT INTO articles (id, source, native_id, url, title, published_at, "
-            "updated_at, section, parser, content_hash, revision, path, first_fetched_at, "
-            "fetched_at, story_id, n_authors, n_images, body_chars, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET url = excluded.url, title = excluded.title, "
-            "published_at = excluded.published_at, updated_at = excluded.updated_at, "
-            "section = excluded.section, parser = excluded.parser, "
-            "content_hash = excluded.content_hash, revision = excluded.revision, "
-            "path = excluded.path, fetched_at = excluded.fetched_at, "
-            "story_id = excluded.story_id, n_authors = excluded.n_authors, "
-            "n_images = excluded.n_images, body_chars = excluded.body_chars, "
-            "body = excluded.body",
-            (
-                a.id,
-                a.source,
-                a.id.split(":", 1)[1],
-                a.url,
-                a.title,
-                a.published_at,
-                a.updated_at,
-                a.section,
-                a.parser,
-                a.content_hash,
-                a.revision,
-                rel,
-                a.fetched_at,
-                a.fetched_at,
-                a.story_id,
-                len(a.authors),
-                len(a.images),
-                len(a.body),
-                a.body,
-            ),
-        )
-        rowid = db.execute("SELECT rowid FROM articles WHERE id = ?", (a.id,)).fetchone()[0]
-        db.execute(
-            "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
-            (rowid, a.title, a.body),
-        )
+        with self.transaction() as db:
+            indexrows.add_capture(db, article_id, url, status, fetched_at, capture)
 
     def replace_record(self, article: Article) -> Path:
         """Rewrite a stored article in place (same revision): reparse and repairs use this.
@@ -472,9 +376,9 @@ class Archive:
         old_bytes = path.read_bytes() if path.exists() else None
         atomic_write(path, dump_article(article), durable=self.durable)
         try:
-            with self._tx() as db:
-                self._upsert_article(db, article, str(path.relative_to(self.root)))
-                self._put_revision(db, article, None)
+            with self.transaction() as db:
+                indexrows.upsert_article(db, article, str(path.relative_to(self.root)))
+                indexrows.put_revision(db, article, None)
         except BaseException:  # StoreError, or Ctrl-C / SIGTERM mid-transaction
             self._restore(path, old_bytes, True)
             raise
@@ -486,7 +390,7 @@ class Archive:
     def rebuild_search(self) -> None:
         """Refill the FTS table from the article files (after a VACUUM renumbered rowids, or
         when ``scraper check`` finds the two apart)."""
-        with self._tx() as db:
+        with self.transaction() as db:
             for row in db.execute("SELECT rowid, path FROM articles").fetchall():
                 article = self.load_file(self.root / row["path"])
                 db.execute(
@@ -546,57 +450,6 @@ class Archive:
         ).fetchone()
         return row
 
-    def _mark_url(self, db: sqlite3.Connection, url: str, source: str, **fields: Any) -> None:
-        now = now_iso()
-        db.execute(
-            "INSERT INTO urls (url, source, first_seen) VALUES (?, ?, ?) "
-            "ON CONFLICT(url) DO NOTHING",
-            (url, source, now),
-        )
-        fields.setdefault("last_checked", now)
-        assignments = ", ".join(f"{k} = ?" for k in fields)
-        db.execute(f"UPDATE urls SET {assignments} WHERE url = ?", (*fields.values(), url))
-
     def mark_url(self, url: str, source: str, **fields: Any) -> None:
-        with self._tx() as db:
-            self._mark_url(db, url, source, **fields)
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error), errors as ``StoreError``."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"index is busy or unwritable: {exc}") from exc
-        return self.db
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        if exc_type is None:
-            try:
-                self.db.execute("COMMIT")
-            except sqlite3.Error as err:
-                self._rollback()
-                raise _index_error("cannot commit to the index", err) from err
-        else:
-            self._rollback()
-            # a failure at any statement of the block, not only at BEGIN or COMMIT, must reach
-            # the callers' ``except StoreError`` (save and replace_record put the file back)
-            if isinstance(exc, sqlite3.Error):
-                raise _index_error("cannot write to the index", exc) from exc
-
-    def _rollback(self) -> None:
-        # SQLite has already rolled back after some errors (a full disk): then ROLLBACK itself
-        # fails with "no transaction is active", which must not hide the real error
-        with contextlib.suppress(sqlite3.Error):
-            self.db.execute("ROLLBACK")
-
-
-def _index_error(what: str, exc: sqlite3.Error) -> StoreError:
-    if is_disk_full(exc):
-        return DiskFull("the index")
-    return StoreError(f"{what}: {exc}")
+        with self.transaction() as db:
+            indexrows.mark_url(db, url, source, **fields)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from scraper import crashpoints, lineage
+from scraper import crashpoints, indexrows, lineage
 from scraper.articlefile import article_relpath, atomic_write, dump_article
 from scraper.check import pid_alive
 from scraper.errors import StoreError
@@ -130,12 +130,12 @@ def _fill(
     """Write every article, revision, capture and URL into a fresh index, with the store's own
     insert functions, in first-fetch order (so lineage sees earlier versions first)."""
     plans.sort(key=lambda p: (p.first_fetched, p.latest.id))
-    with archive._tx() as db:
+    with archive.transaction() as db:
         for n, item in enumerate(plans, 1):
             latest = item.latest
             story = latest.story_id or lineage.story_id(db, latest) or latest.id
             final = latest.evolve(story_id=story)
-            archive._upsert_article(db, final, item.rel)
+            indexrows.upsert_article(db, final, item.rel)
             last_fetch = max([latest.fetched_at or "", *(c.fetched_at for c in item.captures)])
             db.execute(
                 "UPDATE articles SET first_fetched_at = ?, fetched_at = ? WHERE id = ?",
@@ -143,9 +143,9 @@ def _fill(
             )
             for number, (old, capture) in enumerate(item.earlier, 1):
                 rev = old.evolve(revision=number, story_id=story, urls=latest.urls)
-                archive._put_revision(db, rev, capture.payload)
+                indexrows.put_revision(db, rev, capture.payload)
             ref = item.latest_capture.payload if item.latest_capture else None
-            archive._put_revision(db, final, ref)
+            indexrows.put_revision(db, final, ref)
             summary.articles += 1
             summary.revisions += len(item.earlier) + 1
             _urls(archive, db, item, summary)
@@ -157,7 +157,7 @@ def _fill(
         rows.sort(key=lambda c: (c.fetched_at, c.ref.file, c.ref.offset))
         for row in rows:
             article_id = row.article.id if isinstance(row, Capture) else None
-            archive._add_capture(db, article_id, row.ref.uri, row.status, row.fetched_at, row.ref)
+            indexrows.add_capture(db, article_id, row.ref.uri, row.status, row.fetched_at, row.ref)
         summary.captures = len(rows)
         summary.evidence = len(evidence)
 
@@ -167,7 +167,7 @@ def _urls(archive: Archive, db: sqlite3.Connection, item: _Plan, summary: Rebuil
     for url in sorted({latest.url, *latest.urls, *(c.url for c in item.captures)}):
         under = [c for c in item.captures if c.url == url]
         newest = under[-1] if under else None
-        archive._mark_url(
+        indexrows.mark_url(
             db,
             url,
             latest.source,
