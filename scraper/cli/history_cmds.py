@@ -19,10 +19,18 @@ from rich.progress import (
 )
 
 from scraper import filters
-from scraper.cli.common import EXIT_FAILED, EXIT_OK, Paragraphs, config_from
+from scraper.cli.archive_cmds import _at_least
+from scraper.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Paragraphs,
+    config_from,
+    sigterm_as_interrupt,
+)
 from scraper.errors import UsageError
 from scraper.history import backfill, coverage
 from scraper.history.importer import Importer
+from scraper.history.workers import default_jobs
 from scraper.sources import names as source_names
 from scraper.store import Archive
 from scraper.warc import WarcStore
@@ -56,6 +64,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         formatter_class=_RAW,
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="WARC/WACZ file or directory")
+    p.add_argument(
+        "--jobs",
+        type=_at_least(1),
+        metavar="N",
+        help="processes extracting articles (default: as many as CPUs available); 1 "
+        "extracts in the main process",
+    )
     p.set_defaults(func=cmd_import)
     backfill_register(sub)
     coverage_register(sub)
@@ -91,12 +106,15 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise UsageError("no such file or directory", where=str(path))
     root = Path(config.archive.path)
     with (
+        sigterm_as_interrupt(),  # stop like Ctrl-C: the worker processes are shut down too
         Archive(root) as archive,
         progress_bar("import") as progress,
     ):
         warcs = WarcStore(root, max_bytes=config.archive.warc_max_bytes)
         try:
-            summary = Importer(config, archive, warcs).run(paths, progress)
+            summary = Importer(config, archive, warcs, jobs=args.jobs or default_jobs()).run(
+                paths, progress
+            )
         finally:
             warcs.close()
     print(summary.line())
