@@ -48,8 +48,11 @@ where they came from. A payload already stored for the same URL is not copied ag
 records are resolved against their original; non-200 and non-HTML records and a truncated
 last record are skipped and counted.
 
-Resumable and idempotent: a cursor per file lives in index.sqlite, so an interrupted import
-continues where it stopped, and importing the same files again stores nothing twice.
+Articles are extracted in --jobs worker processes (default: one per CPU available) while this
+process reads, dedupes and stores them in the files' order, so what is stored does not depend
+on --jobs. Resumable and idempotent: a cursor per file lives in index.sqlite, so an
+interrupted import (Ctrl-C, kill, kill -9) continues where it stopped, and importing the same
+files again stores nothing twice.
 Output: a progress bar on stderr (a terminal), one summary line on stdout. Exit status 0, or
 1 when some article records could not be extracted (their raw records are kept)."""
 
@@ -60,7 +63,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="ingest .warc/.warc.gz/.wacz files made by other tools",
         description=IMPORT_DESCRIPTION,
         epilog="examples:\n  scraper import crawls/yonhap-2016.warc.gz\n"
-        "  scraper import crawls/ my-archive.wacz",
+        "  scraper import crawls/ my-archive.wacz\n"
+        "  scraper import --jobs 1 crawls/   # extract in this process only",
         formatter_class=_RAW,
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="WARC/WACZ file or directory")
