@@ -25,6 +25,7 @@ import io
 import itertools
 import json
 import os
+import resource
 import tempfile
 import threading
 import time
@@ -127,23 +128,30 @@ def bench_import(tmp: Path, warc: Path, label: str, jobs: int = 1) -> float:
     records/s."""
     config = load_config(_config(tmp))
     root = config.archive.path
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, workers = time.perf_counter(), time.process_time(), _children_cpu()
     with Archive(root, durable=False) as archive:
         warcs = WarcStore(root)
         summary = Importer(config, archive, warcs, jobs=jobs).run([warc])
         warcs.close()
     took, cpu = time.perf_counter() - start, time.process_time() - cpu
+    workers = _children_cpu() - workers  # the pool's processes, reaped by now
     rate = summary.scanned / took
     stored = summary.new + summary.revised + summary.unchanged
     other = summary.scanned - summary.matched
+    per = 1000 / max(summary.scanned, 1)
     print(
         f"{label} (--jobs {jobs}): {summary.scanned} records in {took:.2f} s = {rate:,.0f} "
         f"records/s; {stored / took:,.0f} matching articles/s, {other / took:,.0f} "
-        f"non-matching records/s; main process CPU {cpu / summary.scanned * 1000:.2f} "
-        f"ms/record; load {_load()}"
+        f"non-matching records/s; CPU per record: main process {cpu * per:.2f} ms, workers "
+        f"{workers * per:.2f} ms; load {_load()}"
     )
     print(f"  {summary.line()}")
     return rate
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _load() -> str:
