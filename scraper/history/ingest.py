@@ -85,13 +85,12 @@ class Capture:
 def already_stored(archive: Archive, record_id: str) -> bool:
     """Whether a capture with this WARC-Record-ID was stored before (re-import, a resumed
     backfill, or a run killed after its save)."""
-    db = archive.db
-    if db.execute("SELECT 1 FROM history_payloads WHERE record_id = ?", (record_id,)).fetchone():
-        return True
-    return (
-        db.execute("SELECT 1 FROM captures WHERE record_id = ?", (record_id,)).fetchone()
-        is not None
-    )
+    row = archive.db.execute(
+        "SELECT EXISTS (SELECT 1 FROM history_payloads WHERE record_id = ?) "
+        "OR EXISTS (SELECT 1 FROM captures WHERE record_id = ?)",
+        (record_id, record_id),
+    ).fetchone()
+    return bool(row[0])  # one statement: asked twice per article record
 
 
 def store_capture(
