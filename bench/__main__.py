@@ -16,7 +16,7 @@ TAKES = {
     "archive": "~25 min and ~2.5 GB in the temp dir (builds 100,000 articles)",
     "idle": "~70 s",
     "web": "~25 min (builds its own 100,000-article archive first)",
-    "history": "~3 min (import of 10,000-record WARC files, a paced backfill)",
+    "history": "~5 min (imports of 10,000-capture WARC files in two shapes, a paced backfill)",
 }
 
 

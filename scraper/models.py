@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 RECORD_VERSION = 1
@@ -78,10 +78,14 @@ class Article:
     parsed_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # field by field rather than ``asdict``, whose recursive deep copy was a tenth of an
+        # imported article's cost (docs/benchmarks.md); every value is immutable but the lists
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
         data["authors"] = list(self.authors)
         data["tags"] = list(self.tags)
-        data["images"] = [asdict(img) for img in self.images]
+        data["images"] = [
+            {name: getattr(img, name) for name in img.__dataclass_fields__} for img in self.images
+        ]
         data["urls"] = list(self.urls)
         return data
 

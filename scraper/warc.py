@@ -21,6 +21,7 @@ import fcntl
 import logging
 import os
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,16 +152,22 @@ class WarcStore:
             payload_digest=encoded.payload_digest,
         )
 
-    def append_records(self, source: str, raw_records: list[bytes]) -> list[WarcRef]:
+    def append_records(
+        self,
+        source: str,
+        raw_records: list[bytes],
+        packed: Sequence[bytes | None] = (),
+    ) -> list[WarcRef]:
         """Append WARC records made elsewhere (``scraper import``, ``scraper backfill``) as they
         are: each ``raw_records`` item is one complete uncompressed record (headers, block and
         the closing CRLF CRLF), kept byte for byte, so its own WARC-Record-ID and WARC-Date
         stay. Each becomes its own gzip member; all go in one ``write``. Returns one ``WarcRef``
-        per record, in order."""
+        per record, in order. ``packed[i]``, when given, is ``pack(raw_records[i])`` done
+        ahead (in an import worker)."""
         members = []
-        for raw in raw_records:
-            packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-            members.append(packer.compress(raw) + packer.flush())
+        for i, raw in enumerate(raw_records):
+            ahead = packed[i] if i < len(packed) else None
+            members.append(ahead if ahead is not None else pack(raw))
         rel, offset = self._append_bytes(source, b"".join(members))
         refs = []
         for raw, member in zip(raw_records, members, strict=True):
@@ -218,6 +225,12 @@ class WarcStore:
         for entry in self._open.values():
             self._close_one(entry)
         self._open.clear()
+
+
+def pack(raw: bytes) -> bytes:
+    """One uncompressed WARC record → its gzip member, as ``append_records`` writes it."""
+    packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return packer.compress(raw) + packer.flush()
 
 
 def _sync(fd: int, rel: str) -> None:

@@ -239,7 +239,9 @@ def test_cli_import_kill_9_then_rerun(
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCRAPER_")}
     env["SCRAPER_CRASH_AT"] = crash_at
     killed = subprocess.run(
-        [str(Path(sys.executable).parent / "scraper"), "--config", str(cfg), "import", str(warc)],
+        # with worker processes: they must not outlive the killed one (their inherited pipes
+        # would keep this call waiting) nor change what the rerun finds
+        [scraper_bin(), "--config", str(cfg), "import", "--jobs", "2", str(warc)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -263,6 +265,10 @@ def test_cli_import_kill_9_then_rerun(
     # that nothing points at (as for a crawl, docs/archive-format.md "Crash safety")
     assert len(copies) == 6 + (crash_at == "index:3")
     assert_consistent(root)
+
+
+def scraper_bin() -> str:
+    return str(Path(sys.executable).parent / "scraper")
 
 
 def test_cli_import_refuses_a_missing_path(tmp_path: Path) -> None:

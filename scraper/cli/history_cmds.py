@@ -19,11 +19,19 @@ from rich.progress import (
 )
 
 from scraper import filters
-from scraper.cli.common import EXIT_FAILED, EXIT_OK, Paragraphs, config_from
+from scraper.cli.archive_cmds import _at_least
+from scraper.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Paragraphs,
+    config_from,
+    sigterm_as_interrupt,
+)
 from scraper.config import Config
 from scraper.errors import UsageError
 from scraper.history import backfill, coverage, sitewalk
 from scraper.history.importer import Importer
+from scraper.history.workers import default_jobs
 from scraper.sources import by_name
 from scraper.sources import names as source_names
 from scraper.store import Archive
@@ -42,8 +50,11 @@ where they came from. A payload already stored for the same URL is not copied ag
 records are resolved against their original; non-200 and non-HTML records and a truncated
 last record are skipped and counted.
 
-Resumable and idempotent: a cursor per file lives in index.sqlite, so an interrupted import
-continues where it stopped, and importing the same files again stores nothing twice.
+Articles are extracted in --jobs worker processes (default: one per CPU available) while this
+process reads, dedupes and stores them in the files' order, so what is stored does not depend
+on --jobs. Resumable and idempotent: a cursor per file lives in index.sqlite, so an
+interrupted import (Ctrl-C, kill, kill -9) continues where it stopped, and importing the same
+files again stores nothing twice.
 Output: a progress bar on stderr (a terminal), one summary line on stdout. Exit status 0, or
 1 when some article records could not be extracted (their raw records are kept)."""
 
@@ -54,10 +65,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="ingest .warc/.warc.gz/.wacz files made by other tools",
         description=IMPORT_DESCRIPTION,
         epilog="examples:\n  scraper import crawls/yonhap-2016.warc.gz\n"
-        "  scraper import crawls/ my-archive.wacz",
+        "  scraper import crawls/ my-archive.wacz\n"
+        "  scraper import --jobs 1 crawls/   # extract in this process only",
         formatter_class=_RAW,
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="WARC/WACZ file or directory")
+    p.add_argument(
+        "--jobs",
+        type=_at_least(1),
+        metavar="N",
+        help="processes extracting articles (default: as many as CPUs available); 1 "
+        "extracts in the main process",
+    )
     p.set_defaults(func=cmd_import)
     backfill_register(sub)
     coverage_register(sub)
@@ -93,12 +112,15 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise UsageError("no such file or directory", where=str(path))
     root = Path(config.archive.path)
     with (
+        sigterm_as_interrupt(),  # stop like Ctrl-C: the worker processes are shut down too
         Archive(root) as archive,
         progress_bar("import") as progress,
     ):
         warcs = WarcStore(root, max_bytes=config.archive.warc_max_bytes)
         try:
-            summary = Importer(config, archive, warcs).run(paths, progress)
+            summary = Importer(config, archive, warcs, jobs=args.jobs or default_jobs()).run(
+                paths, progress
+            )
         finally:
             warcs.close()
     print(summary.line())

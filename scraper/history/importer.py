@@ -17,16 +17,18 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scraper import crashpoints
 from scraper.config import Config
 from scraper.dates import now_iso
-from scraper.errors import ParseError, StoreError, UsageError
-from scraper.history import reader
-from scraper.history.ingest import Capture, Matcher, already_stored, store_capture
+from scraper.errors import ParseError, ScraperError, StoreError, UsageError
+from scraper.history import reader, workers
+from scraper.history.ingest import Capture, Matcher, already_stored, fetched_at, store_capture
 from scraper.history.reader import RawRecord, Truncated, WarcInput
 from scraper.store import Archive
 from scraper.urls import Target
@@ -81,7 +83,12 @@ def _save_cursor(archive: Archive, source: WarcInput, size: int, offset: int, do
         raise StoreError(f"cannot save the import cursor: {exc}", where=source.key) from exc
 
 
-def _why_not(record: RawRecord, http: reader.HttpPart | None) -> str | None:
+def _usable(http: reader.HttpPart | None) -> bool:
+    """Whether a worker should extract this response (module level: workers import it)."""
+    return _why_not(http) is None
+
+
+def _why_not(http: reader.HttpPart | None) -> str | None:
     """The reason an article URL's response record is not used, or ``None`` to use it."""
     if http is None:
         return "not-http"
@@ -96,11 +103,17 @@ def _why_not(record: RawRecord, http: reader.HttpPart | None) -> str | None:
 class Importer:
     """One ``scraper import`` run over an open archive and WARC store."""
 
-    def __init__(self, config: Config, archive: Archive, warcs: WarcStore) -> None:
+    def __init__(
+        self, config: Config, archive: Archive, warcs: WarcStore, *, jobs: int = 1
+    ) -> None:
+        """``jobs`` > 1 extracts in that many worker processes (scraper/history/workers.py);
+        1 extracts in this process. What is stored is the same either way."""
         self.archive = archive
         self.warcs = warcs
         self.matcher = Matcher(config)
         self.summary = Summary()
+        self.jobs = jobs
+        self._pool = workers.Pool(jobs, _usable) if jobs > 1 else None
         # responses copied lately whose request record may still come: record id → source
         self._copied: dict[str, str] = {}
 
@@ -108,6 +121,13 @@ class Importer:
         for path in paths:
             if not path.exists():
                 raise UsageError("no such file or directory", where=str(path))
+        try:
+            return self._run(paths, progress)
+        finally:
+            if self._pool is not None:
+                self._pool.close()
+
+    def _run(self, paths: list[Path], progress: ProgressFn | None) -> Summary:
         inputs = reader.expand(paths)
         sizes = [source.size() for source in inputs]
         total, done_before = sum(sizes), 0
@@ -131,7 +151,7 @@ class Importer:
         log.info("importing %s from offset %d", source.uri, start)
         pending_request: RawRecord | None = None
         since_cursor = 0
-        for record in reader.read(source, start):
+        for record, extracted in self._records(source, start):
             if isinstance(record, Truncated):
                 self.summary.skipped["truncated"] += 1
                 log.warning("%s ends inside a record at offset %d", source.uri, record.offset)
@@ -149,7 +169,7 @@ class Importer:
                 target = self.matcher.target(record.target_uri)
                 if target is not None:
                     self.summary.matched += 1
-                    self._article(source, target, record, pending_request)
+                    self._article(source, target, record, pending_request, extracted)
                     _save_cursor(self.archive, source, size, record.next_offset, False)
                     since_cursor = 0
                     tick(record.next_offset)
@@ -161,16 +181,66 @@ class Importer:
                 tick(record.next_offset)
         _save_cursor(self.archive, source, size, size, True)
 
+    def _records(
+        self, source: WarcInput, start: int
+    ) -> Iterator[tuple[RawRecord | Truncated, Future[workers.Extracted] | None]]:
+        """The records of ``source`` from ``start``, in order; with workers, each article
+        response comes with its extraction, started ahead of its turn."""
+        records = reader.read(source, start)
+        if self._pool is None:
+            return ((record, None) for record in records)
+        return workers.ahead(
+            records, lambda record: self._submit(source, record), workers.PER_WORKER * self.jobs
+        )
+
+    def _submit(self, source: WarcInput, record: RawRecord) -> Future[workers.Extracted] | None:
+        """Start extracting an article response that is not stored yet (``_article`` checks
+        again in turn: this is only to avoid needless work)."""
+        if self._pool is None or record.warc_type != "response":
+            return None
+        target = self.matcher.target(record.target_uri)
+        if target is None or already_stored(self.archive, record.record_id):
+            return None
+        try:
+            when = fetched_at(record.date)
+        except ParseError:
+            return None  # store_capture reports it, in turn
+        job = workers.Job(
+            record.data,
+            record.offset,
+            source.uri,
+            target.source.name,
+            target.canonical_url,
+            when,
+        )
+        return self._pool.submit(job)
+
     def _article(
-        self, source: WarcInput, target: Target, record: RawRecord, request: RawRecord | None
+        self,
+        source: WarcInput,
+        target: Target,
+        record: RawRecord,
+        request: RawRecord | None,
+        ahead: Future[workers.Extracted] | None,
     ) -> None:
         if already_stored(self.archive, record.record_id):
             self.summary.skipped["already-imported"] += 1
             return
         http = None
+        extracted = None
         if record.warc_type == "response":
-            http = reader.http_part(record)
-            if (reason := _why_not(record, http)) is not None:
+            if ahead is not None:
+                try:
+                    extracted = ahead.result()
+                except BrokenProcessPool as exc:  # a worker was killed (out of memory?)
+                    raise ScraperError(
+                        "an extraction worker died; run the import again to resume",
+                        where=source.uri,
+                    ) from exc
+                http = extracted.http
+            else:
+                http = reader.http_part(record)
+            if (reason := _why_not(http)) is not None:
                 self.summary.skipped[reason] += 1
                 return
         copies = []
@@ -192,7 +262,7 @@ class Importer:
             refers_to=record.headers.get("warc-refers-to"),
         )
         try:
-            outcome = store_capture(self.archive, self.warcs, capture)
+            outcome = store_capture(self.archive, self.warcs, capture, extracted)
         except ParseError as exc:
             self.summary.failed += 1
             log.warning("no article in %s: %s", record.target_uri, exc)

@@ -12,7 +12,6 @@ by ``WARC-Payload-Digest`` and URL) among the captures imported so far.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from scraper.config import Config
 from scraper.errors import ParseError, StoreError
 from scraper.extract import extract
 from scraper.history.reader import HttpPart
+from scraper.history.workers import Extracted, payload_digest
 from scraper.store import Archive
 from scraper.urls import Target, target_for
 from scraper.warc import WarcStore
@@ -85,18 +85,21 @@ class Capture:
 def already_stored(archive: Archive, record_id: str) -> bool:
     """Whether a capture with this WARC-Record-ID was stored before (re-import, a resumed
     backfill, or a run killed after its save)."""
-    db = archive.db
-    if db.execute("SELECT 1 FROM history_payloads WHERE record_id = ?", (record_id,)).fetchone():
-        return True
-    return (
-        db.execute("SELECT 1 FROM captures WHERE record_id = ?", (record_id,)).fetchone()
-        is not None
-    )
+    row = archive.db.execute(
+        "SELECT EXISTS (SELECT 1 FROM history_payloads WHERE record_id = ?) "
+        "OR EXISTS (SELECT 1 FROM captures WHERE record_id = ?)",
+        (record_id, record_id),
+    ).fetchone()
+    return bool(row[0])  # one statement: asked twice per article record
 
 
-def store_capture(archive: Archive, warcs: WarcStore, capture: Capture) -> str:
+def store_capture(
+    archive: Archive, warcs: WarcStore, capture: Capture, extracted: Extracted | None = None
+) -> str:
     """Store one capture; returns new / revised / unchanged / duplicate / unresolved-revisit.
-    Raises ``ParseError`` when the page yields no article (its records are kept)."""
+    Raises ``ParseError`` when the page yields no article (its records are kept).
+    ``extracted`` is this capture's extraction done ahead in a worker (scraper/history/
+    workers.py); the outcome and what is stored are the same as without it."""
     target = capture.target
     when = fetched_at(capture.date)
     if capture.http is None:
@@ -108,7 +111,7 @@ def store_capture(archive: Archive, warcs: WarcStore, capture: Capture) -> str:
         digest = original[2]
     else:
         body, content_type = capture.http.body, capture.http.header("content-type")
-        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        digest = extracted.digest if extracted else payload_digest(body)
         # the same bytes captured earlier than the stored copy are not a duplicate: they move
         # the revision's first capture back (docs/archive-format.md, "Revisions")
         if archive.db.execute(
@@ -116,17 +119,25 @@ def store_capture(archive: Archive, warcs: WarcStore, capture: Capture) -> str:
             (target.canonical_url, digest, when),
         ).fetchone():
             return "duplicate"
-    refs = warcs.append_records(target.source.name, list(capture.records))
+    packed: list[bytes | None] = [None] * len(capture.records)
+    if extracted is not None:  # the response's copy was gzipped in the worker
+        packed[capture.response_index] = extracted.member
+    refs = warcs.append_records(target.source.name, list(capture.records), packed)
     ref = refs[capture.response_index]
     try:
-        article = extract(
-            body,
-            target.canonical_url,
-            source=target.source,
-            fetched_at=when,
-            content_type=content_type,
-            where=target.canonical_url,
-        )
+        if extracted is not None and extracted.error is not None:
+            raise extracted.error  # as the in-process extract would have raised it
+        if extracted is not None and extracted.article is not None:
+            article = extracted.article
+        else:
+            article = extract(
+                body,
+                target.canonical_url,
+                source=target.source,
+                fetched_at=when,
+                content_type=content_type,
+                where=target.canonical_url,
+            )
     except ParseError:
         archive.mark_url(target.canonical_url, target.source.name, state="failed", http_status=200)
         raise
