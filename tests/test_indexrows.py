@@ -234,3 +234,93 @@ def test_write_errors_name_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         articlefile.atomic_write(path, b"x", durable=False)
     assert str(denied.value) == f"cannot write a.json: boom ({path})"
     assert list(tmp_path.iterdir()) == []  # no temp file left behind
+
+
+def test_a_changed_article_keeps_its_search_entry_on_its_row(db: sqlite3.Connection) -> None:
+    indexrows.upsert_article(db, art("Alpha", "first text"), "articles/x.json")
+    other = art("Other", "second text").evolve(id="yonhap:a:b")  # a colon in the native id
+    indexrows.upsert_article(db, other, "articles/o.json")
+    indexrows.upsert_article(db, art("Gamma", "third text"), "articles/x.json")
+    assert sorted(matches(db, "text")) == sorted([ID, "yonhap:a:b"])
+    assert matches(db, "third") == [ID]
+    native = db.execute("SELECT native_id FROM articles WHERE id = 'yonhap:a:b'").fetchone()[0]
+    assert native == "a:b"
+
+
+# -- add_capture and mark_url ----------------------------------------------------------------
+def test_add_capture_writes_the_answering_url_and_pointer(db: sqlite3.Connection) -> None:
+    indexrows.upsert_article(db, art("Alpha", "b"), "articles/x.json")
+    ref = WarcRef("w.warc.gz", 10, 5, "<urn:1>", "https://example.test/final", "revisit", "sha1:X")
+    indexrows.add_capture(db, ID, "https://example.test/asked", 200, "2024-01-01T00:00:00Z", ref)
+    bare = WarcRef("v.warc.gz", 20, 6, "<urn:2>")
+    indexrows.add_capture(db, None, "https://example.test/asked", 404, None, bare)
+    rows = [
+        tuple(r)
+        for r in db.execute(
+            "SELECT article_id, url, status, fetched_at, warc_file, warc_offset, warc_length, "
+            "record_id, record_type, payload_digest FROM captures ORDER BY id"
+        )
+    ]
+    assert rows[0] == (
+        ID,
+        "https://example.test/final",
+        200,
+        "2024-01-01T00:00:00Z",
+        "w.warc.gz",
+        10,
+        5,
+        "<urn:1>",
+        "revisit",
+        "sha1:X",
+    )
+    assert rows[1][:3] == (None, "https://example.test/asked", 404)
+    assert rows[1][3]  # a capture without a time is dated now
+    assert rows[1][4:] == ("v.warc.gz", 20, 6, "<urn:2>", "response", None)
+
+
+def test_mark_url_adds_then_updates_the_url_row(db: sqlite3.Connection) -> None:
+    indexrows.mark_url(db, "https://example.test/u", "yonhap", state="failed", error="boom")
+    first = dict(db.execute("SELECT * FROM urls").fetchone())
+    assert (first["source"], first["state"], first["error"]) == ("yonhap", "failed", "boom")
+    assert first["first_seen"] and first["last_checked"] == first["first_seen"]
+    indexrows.mark_url(
+        db, "https://example.test/u", "other", state="done", error=None, last_checked="later"
+    )
+    row = dict(db.execute("SELECT * FROM urls").fetchone())
+    assert row == first | {"state": "done", "error": None, "last_checked": "later"}
+
+
+# -- Transaction: begin and commit -----------------------------------------------------------
+def test_a_transaction_commits(tmp_path: Path, db: sqlite3.Connection) -> None:
+    with indexrows.Transaction(db) as tx:
+        indexrows.put_revision(tx, art("Alpha", "b"), None)
+    assert not db.in_transaction
+    other = sqlite3.connect(tmp_path / "index.sqlite")
+    try:
+        assert other.execute("SELECT count(*) FROM revisions").fetchone()[0] == 1
+    finally:
+        other.close()
+
+
+def test_a_failed_commit_rolls_back_and_says_so(db: sqlite3.Connection) -> None:
+    with (
+        pytest.raises(StoreError) as failed,
+        indexrows.Transaction(db) as tx,
+    ):
+        tx.execute("PRAGMA defer_foreign_keys = ON")  # the violation then shows at COMMIT
+        indexrows.add_capture(tx, "yonhap:none", "u", 200, "t", WarcRef("w", 1, 1, "<r>"))
+    assert str(failed.value) == "cannot commit to the index: FOREIGN KEY constraint failed"
+    assert not db.in_transaction
+    assert db.execute("SELECT count(*) FROM captures").fetchone()[0] == 0
+
+
+def test_a_busy_index_is_a_store_error(tmp_path: Path, db: sqlite3.Connection) -> None:
+    other = sqlite3.connect(tmp_path / "index.sqlite", timeout=0, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreError) as busy, indexrows.Transaction(other):
+            pass
+        assert str(busy.value) == "index is busy or unwritable: database is locked"
+    finally:
+        db.execute("ROLLBACK")
+        other.close()
