@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -324,3 +325,41 @@ def test_a_busy_index_is_a_store_error(tmp_path: Path, db: sqlite3.Connection) -
     finally:
         db.execute("ROLLBACK")
         other.close()
+
+
+def test_atomic_write_goes_through_a_pid_named_temp_beside_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a" / "b" / "x.json"  # directories made as needed
+    seen: list[str] = []
+    synced: list[int] = []
+    real_replace, real_fsync = articlefile.os.replace, articlefile.os.fsync
+
+    def replace(src: str, dst: Path) -> None:
+        seen.append(src)
+        assert dst == path
+        real_replace(src, dst)
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(articlefile.os, "replace", replace)
+    monkeypatch.setattr(articlefile.os, "fsync", fsync)
+    articlefile.atomic_write(path, b"data")  # durable unless told otherwise
+    assert path.read_bytes() == b"data"
+    assert len(synced) == 1
+    tmp = Path(seen[0])
+    assert tmp.parent == path.parent
+    assert tmp.name.startswith(f".x.json.{os.getpid()}.") and tmp.name.endswith(".tmp")
+    assert articlefile.temp_owner(tmp.name) == os.getpid()
+    assert sorted(p.name for p in path.parent.iterdir()) == ["x.json"]
+
+
+def test_atomic_write_where_no_directory_can_be_made(tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"")
+    path = tmp_path / "f" / "x.json"
+    with pytest.raises(StoreError) as failed:
+        articlefile.atomic_write(path, b"x")
+    assert str(failed.value).startswith("cannot write x.json: ")
+    assert failed.value.where == str(path)
