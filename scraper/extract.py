@@ -116,8 +116,12 @@ def _html_type(content_type: str) -> bool:
 
 
 def source_for_url(url: str) -> Source | None:
-    """The source whose article URL forms match ``url`` on one of its own hosts."""
-    host = urlsplit(url).hostname
+    """The source whose article URL forms match ``url`` on one of its own hosts (none when the
+    URL cannot be parsed: a page's own canonical link may be malformed)."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # e.g. "https://[]en.yna.co.kr/…": brackets that hold no IP address
+        return None
     for source in registry.SOURCES:
         if source.is_own_host(host) and source.match(url):
             return source

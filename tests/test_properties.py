@@ -143,3 +143,13 @@ def test_cleaning_is_idempotent(paragraphs: list[str]) -> None:
 def test_soft_break_joining_is_idempotent(paragraph: str) -> None:
     once = clean.join_soft_breaks(paragraph)
     assert clean.join_soft_breaks(once) == once
+
+
+def test_a_canonical_link_that_cannot_be_parsed_is_no_crash() -> None:
+    """Found by test_mutated_fixture_pages: "https://[]host/…" makes urlsplit raise ValueError
+    (brackets holding no IP address); such a link names no source, it does not end the run."""
+    canonical = 'rel="canonical" id="canonical" href="https://'
+    page = next(p.decode("utf-8") for p in PAGES if canonical.encode() in p)
+    broken = page.replace(canonical, canonical + "[]", 1).encode()
+    extract_or_parse_error(broken, None)
+    extract_or_parse_error(broken, ARTICLE_URL)

@@ -117,8 +117,12 @@ class Source:
         return host is not None and host.lower().rstrip(".") in self.hosts
 
     def match(self, url: str) -> tuple[UrlForm, str] | None:
-        """The URL form and native id of an article URL on any host, or ``None``."""
-        parts = urlsplit(url)
+        """The URL form and native id of an article URL on any host, or ``None`` (also for a URL
+        that cannot be parsed)."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return None
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         for form in self.url_forms:
             if m := form.pattern.search(target):
