@@ -27,7 +27,6 @@ from scraper.cli.common import (
     config_from,
     sigterm_as_interrupt,
 )
-from scraper.config import Config
 from scraper.errors import UsageError
 from scraper.history import backfill, coverage, sitewalk
 from scraper.history.importer import Importer
@@ -199,10 +198,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     settings = config.sources.get(args.source)
     if settings is None or not settings.enabled:
         raise UsageError(f"source {args.source} is not enabled in the config", where=args.source)
+    run: Callable[..., backfill.Summary | sitewalk.SiteSummary] = backfill.run
+    label = f"backfill {args.source}"
     if args.via == "site":
-        return _backfill_site(args, config, window)
-    with progress_bar(f"backfill {args.source}") as progress:
-        summary = backfill.run(
+        _refuse_without_listings(args.source)
+        run, label = sitewalk.run, f"backfill {args.source} via site"
+    with progress_bar(label) as progress:
+        summary = run(
             config,
             args.source,
             window,
@@ -212,29 +214,20 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         )
     print(summary.line())
     sys.stdout.flush()
-    return EXIT_FAILED if summary.failed else EXIT_OK
+    problems = isinstance(summary, sitewalk.SiteSummary) and summary.problems
+    return EXIT_FAILED if summary.failed or problems else EXIT_OK
 
 
-def _backfill_site(args: argparse.Namespace, config: Config, window: filters.Window) -> int:
-    source = by_name(args.source)
-    if not source.history_listings:  # refused before any request
+def _refuse_without_listings(name: str) -> None:
+    """``--via site`` for a source with no listing evidenced to page back: refused before any
+    request, naming what is and is not evidenced."""
+    source = by_name(name)
+    if not source.history_listings:
         raise UsageError(
             f"{source.name} has no listing evidenced to page back by date "
             f"({source.history_note}); use --via wayback",
             where="--via site",
         )
-    with progress_bar(f"backfill {args.source} via site") as progress:
-        summary = sitewalk.run(
-            config,
-            args.source,
-            window,
-            dry_run=args.dry_run,
-            max_requests=args.max_requests,
-            progress=progress,
-        )
-    print(summary.line())
-    sys.stdout.flush()
-    return EXIT_FAILED if summary.failed or summary.problems else EXIT_OK
 
 
 def coverage_register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
